@@ -1,0 +1,56 @@
+// The table of every configuration option in Nacre. Add a row here, and only
+// here, for each new option; `--help` on every binary prints this table.
+#include "common/config.h"
+#include "common/log.h"
+
+namespace nacre {
+
+namespace {
+
+const OptionDef kOptions[] = {
+    // --- cluster and identity
+    {"mon_host", OptType::kString, "", "monitor addresses, comma separated host:port"},
+    {"keyring", OptType::kString, "", "keyring file holding this entity's key"},
+    {"fsid", OptType::kString, "", "cluster id (a UUID), checked on every connection"},
+    {"public_addr", OptType::kString, "127.0.0.1", "address this daemon binds to and advertises"},
+    {"public_port", OptType::kInt, "0", "port this daemon binds to; 0 picks a free one"},
+    {"run_dir", OptType::kString, "", "directory for pid files and sockets"},
+
+    // --- logging
+    {"log_level", OptType::kString, "info", "default level of every subsystem: error|warn|info|debug|trace"},
+    {"log_file", OptType::kString, "", "log to this file instead of stderr"},
+
+    // --- metrics
+    {"metrics_port", OptType::kInt, "0", "port of the Prometheus /metrics endpoint; 0 picks a free one, -1 disables"},
+
+    // --- messenger
+    {"ms_max_frame_bytes", OptType::kSize, "64M", "largest frame accepted; a larger one closes the connection"},
+    {"ms_max_header_bytes", OptType::kSize, "64K", "largest protobuf header in a frame"},
+    {"ms_max_buffered_bytes", OptType::kSize, "256M", "bytes queued for sending per connection before send fails"},
+    {"ms_keepalive_interval", OptType::kSeconds, "1", "seconds between keepalives on an idle connection"},
+    {"ms_connection_timeout", OptType::kSeconds, "10", "a connection silent this long is reset"},
+    {"ms_connect_timeout", OptType::kSeconds, "5", "seconds allowed for connect plus handshake"},
+    {"ms_reconnect_backoff_min", OptType::kSeconds, "0.05", "first reconnect delay for a lossless peer"},
+    {"ms_reconnect_backoff_max", OptType::kSeconds, "2", "largest reconnect delay for a lossless peer"},
+    {"ms_handshake_max_skew", OptType::kSeconds, "300", "challenges older than this are refused as replays"},
+};
+
+// debug_<subsys> for every log subsystem, generated from the one list in log.h.
+const OptionDef kDebugOptions[] = {
+#define NACRE_X(name) {"debug_" #name, OptType::kString, "", "log level of the " #name " subsystem (overrides log_level)"},
+    NACRE_LOG_SUBSYSTEMS(NACRE_X)
+#undef NACRE_X
+};
+
+}  // namespace
+
+const std::vector<OptionDef>& AllOptions() {
+  static const std::vector<OptionDef> all = [] {
+    std::vector<OptionDef> v(std::begin(kOptions), std::end(kOptions));
+    v.insert(v.end(), std::begin(kDebugOptions), std::end(kDebugOptions));
+    return v;
+  }();
+  return all;
+}
+
+}  // namespace nacre
