@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -261,7 +262,18 @@ const std::string& Config::Raw(std::string_view name) const {
   return def;
 }
 
-std::string Config::GetString(std::string_view name) const { return Raw(name); }
+std::string Config::GetString(std::string_view name) const {
+  // Ceph-style metavariables, so one [osd] section can say
+  // "osd data = /var/lib/nacre/osd/$id" for every OSD.
+  std::string v = Raw(name);
+  if (v.find('$') == std::string::npos) return v;
+  const std::pair<const char*, std::string> vars[] = {{"$name", entity_}, {"$type", entity_type()}, {"$id", entity_id()}};
+  for (const auto& [var, val] : vars) {
+    for (size_t pos = v.find(var); pos != std::string::npos; pos = v.find(var, pos + val.size()))
+      v.replace(pos, strlen(var), val);
+  }
+  return v;
+}
 int64_t Config::GetInt(std::string_view name) const { return strtoll(Raw(name).c_str(), nullptr, 10); }
 bool Config::GetBool(std::string_view name) const { return Raw(name) == "true"; }
 double Config::GetDouble(std::string_view name) const { return strtod(Raw(name).c_str(), nullptr); }

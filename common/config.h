@@ -71,6 +71,7 @@ class Config {
 
   Status Set(std::string_view name, std::string_view value);
 
+  // Expands $id, $type and $name (Ceph's metavariables) in the value.
   std::string GetString(std::string_view name) const;
   int64_t GetInt(std::string_view name) const;     // also kSize (bytes)
   bool GetBool(std::string_view name) const;

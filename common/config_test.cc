@@ -86,6 +86,12 @@ TEST_CASE("bad config input gets an error naming where", "[config]") {
   CHECK(c.Set("public_port", "8080").ok());
 }
 
+TEST_CASE("$id, $type and $name expand in string options", "[config]") {
+  Config c("osd.7");
+  REQUIRE(c.ApplyIniText("[osd]\nlog_file = /var/log/nacre/$type/$name-$id.log\n").ok());
+  CHECK(c.GetString("log_file") == "/var/log/nacre/osd/osd.7-7.log");
+}
+
 TEST_CASE("sizes parse with binary suffixes", "[config]") {
   CHECK(*ParseSize("4096") == 4096);
   CHECK(*ParseSize("4K") == 4096);

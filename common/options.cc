@@ -16,6 +16,15 @@ const OptionDef kOptions[] = {
     {"public_port", OptType::kInt, "0", "port this daemon binds to; 0 picks a free one"},
     {"run_dir", OptType::kString, "", "directory for pid files and sockets"},
 
+    // --- monitors
+    {"mon_data", OptType::kString, "", "monitor data directory (its RocksDB store)"},
+    {"mon_initial_members", OptType::kString, "", "names of the first monitors, in mon_host order: a,b,c"},
+    {"mon_tick_interval", OptType::kSeconds, "0.05", "seconds between Paxos ticks"},
+    {"mon_osd_down_out_interval", OptType::kSeconds, "600", "a down OSD is marked out after this many seconds"},
+    {"mon_osd_min_down_reporters", OptType::kInt, "2", "distinct OSDs that must report a peer failed before it is marked down"},
+    {"mon_osd_report_timeout", OptType::kSeconds, "30", "an OSD without a beacon for this long is marked down"},
+    {"mon_command_timeout", OptType::kSeconds, "10", "how long a write command may wait for its commit"},
+
     // --- logging
     {"log_level", OptType::kString, "info", "default level of every subsystem: error|warn|info|debug|trace"},
     {"log_file", OptType::kString, "", "log to this file instead of stderr"},
