@@ -15,6 +15,39 @@
 //   queued messages are discarded and OnReset tells the application, which
 //   retries at its own level (librados resends to the current primary).
 // - Every callback runs on the messenger's EventLoop.
+//
+// Precisely (what TcpMessenger guarantees, and SimMessenger should model):
+// - Order: per connection, messages are dispatched in the order their Send
+//   calls returned OK. There is no order between two connections, including
+//   A->B and B->A (each Connect makes its own connection).
+// - Acknowledgement: the receiver acknowledges message n only after its
+//   OnMessage(n) has returned. A message is "accepted" once Send returned OK.
+// - Lossless, both processes alive, no MarkDown: every accepted message is
+//   dispatched exactly once, in order, however often the socket fails
+//   (duplicates from resends are dropped by sequence number).
+// - Lossless, peer restarted (a new incarnation, noticed in the handshake):
+//   the connecting side gets OnRemoteReset, then every accepted message the
+//   old incarnation had not acknowledged is sent again, in order, to the new
+//   one, whose numbering starts afresh. So nothing accepted is lost while the
+//   sender lives; a message the old incarnation dispatched but had not yet
+//   acknowledged when it died is dispatched again by the new one (at least
+//   once across a restart).
+// - Only the side that called Connect reconnects. The accepting side keeps a
+//   lossless session across socket faults (queuing Sends) until the
+//   initiator returns. When the initiator comes back as a new incarnation,
+//   the accepting side's old session gets OnRemoteReset then OnReset and its
+//   queue is dropped; the new session arrives with OnConnect.
+// - Lossy: on any fault the connection closes for good with OnReset; queued
+//   messages are dropped, and messages already written may or may not have
+//   been dispatched.
+// - Refusal: a handshake refused by either side (wrong key, unknown entity,
+//   wrong peer name, replay) is final for both policies: OnReset on the
+//   connecting side, nothing dispatched and no OnConnect on either side.
+// - OnConnect follows every completed handshake on both sides, so a lossless
+//   connection reports each reconnection.
+// - Send fails with kShutdown once the connection is closed, kAgain while its
+//   buffer is full (retry later), kTooBig for a message that can never be
+//   sent (over the frame or buffer limit), kInvalid for a non-data type.
 #pragma once
 
 #include <functional>
