@@ -15,6 +15,10 @@
 
 #include "common/status.h"
 
+namespace nacre::proto {
+class CommandRequest;
+}
+
 namespace nacre::cli {
 
 struct Context {
@@ -38,8 +42,13 @@ struct Context {
   }
 };
 
+// Sends one monitor command and prints its reply (used by `-s` too).
+void RunMonCommand(Context& ctx, const proto::CommandRequest& req);
+
 // Each command family adds its subcommands to `app`. Callbacks set
 // ctx.exit_code (via Fail) rather than throwing.
 void RegisterCrushCommands(CLI::App& app, Context& ctx);
+// Monitor commands (status, health, osd, osd pool, auth, config, ...).
+void RegisterMonCommands(CLI::App& app, Context& ctx);
 
 }  // namespace nacre::cli
