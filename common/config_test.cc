@@ -48,7 +48,7 @@ TEST_CASE("defaults, sections and flags apply in precedence order", "[config]") 
   CHECK(args == std::vector<std::string>{"positional", "--mkfs"});
 }
 
-TEST_CASE("--conf, --id and --help are understood", "[config]") {
+TEST_CASE("config understands --conf, --id and --help", "[config]") {
   char path[] = "/tmp/nacre-conf-XXXXXX";
   int fd = mkstemp(path);
   REQUIRE(fd >= 0);

@@ -96,7 +96,7 @@ Line::~Line() {
   time_t secs = static_cast<time_t>(us / 1000000);
   struct tm tm;
   gmtime_r(&secs, &tm);
-  char ts[40];
+  char ts[64];
   snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
            tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(us % 1000000));
   Sink& s = sink();

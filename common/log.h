@@ -61,9 +61,18 @@ class Line {
   std::ostringstream os_;
 };
 
+// Turns the streamed expression into void so both arms of the conditional
+// agree; `&` binds looser than `<<`, so the whole line is streamed first.
+struct Voidify {
+  void operator&(std::ostream&) {}
+};
+
 }  // namespace nacre::log
 
-#define NLOG(subsys, level)                                                        \
-  if (!::nacre::log::Enabled(::nacre::log::Subsys::subsys, ::nacre::log::level)) { \
-  } else                                                                           \
-    ::nacre::log::Line(::nacre::log::Subsys::subsys, ::nacre::log::level, __FILE__, __LINE__).stream()
+// An expression, not an if-statement, so NLOG inside an unbraced if/else
+// cannot capture the else.
+#define NLOG(subsys, level)                                                           \
+  !::nacre::log::Enabled(::nacre::log::Subsys::subsys, ::nacre::log::level)           \
+      ? (void)0                                                                       \
+      : ::nacre::log::Voidify() &                                                     \
+            ::nacre::log::Line(::nacre::log::Subsys::subsys, ::nacre::log::level, __FILE__, __LINE__).stream()

@@ -19,7 +19,6 @@ const OptionDef kOptions[] = {
     // --- monitors
     {"mon_data", OptType::kString, "", "monitor data directory (its RocksDB store)"},
     {"mon_initial_members", OptType::kString, "", "names of the first monitors, in mon_host order: a,b,c"},
-    {"mon_tick_interval", OptType::kSeconds, "0.05", "seconds between Paxos ticks"},
     {"mon_osd_down_out_interval", OptType::kSeconds, "600", "a down OSD is marked out after this many seconds"},
     {"mon_osd_min_down_reporters", OptType::kInt, "2", "distinct OSDs that must report a peer failed before it is marked down"},
     {"mon_osd_report_timeout", OptType::kSeconds, "30", "an OSD without a beacon for this long is marked down"},
@@ -42,6 +41,21 @@ const OptionDef kOptions[] = {
     {"ms_reconnect_backoff_min", OptType::kSeconds, "0.05", "first reconnect delay for a lossless peer"},
     {"ms_reconnect_backoff_max", OptType::kSeconds, "2", "largest reconnect delay for a lossless peer"},
     {"ms_handshake_max_skew", OptType::kSeconds, "300", "challenges older than this are refused as replays"},
+    {"ms_inject_socket_failures", OptType::kInt, "0", "testing only: close a messenger socket about once every N messages sent; 0 is off"},
+
+    // --- monitor paxos and elections (daemons/mon/paxos_options.h)
+    {"paxos_tick_interval", OptType::kSeconds, "0.05", "how often the monitor ticks its Paxos core; every Paxos time is counted in these ticks"},
+    {"mon_election_timeout", OptType::kSeconds, "1", "an election that has not produced a leader by then starts over"},
+    {"mon_lease", OptType::kSeconds, "1", "how long a lease lets a peon monitor answer reads"},
+    {"mon_lease_renew_interval_factor", OptType::kDouble, "0.6", "the leader renews leases every mon_lease times this"},
+    {"mon_lease_ack_timeout_factor", OptType::kDouble, "2", "a quorum member silent for mon_lease times this triggers an election"},
+    {"paxos_min", OptType::kInt, "500", "committed Paxos versions every monitor keeps; older ones are trimmed"},
+    {"paxos_trim_min", OptType::kInt, "250", "trim only once this many versions beyond paxos_min have accumulated"},
+    {"paxos_max_pending_proposals", OptType::kInt, "64", "proposals a monitor holds uncommitted before refusing more (EAGAIN)"},
+    {"paxos_max_value_bytes", OptType::kSize, "4M", "largest value one Paxos version may hold"},
+    {"paxos_max_message_bytes", OptType::kSize, "32M", "catch-up messages between monitors stay below this size"},
+    {"paxos_max_catchup_versions", OptType::kInt, "100", "committed versions sent per catch-up message"},
+    {"paxos_propose_timeout", OptType::kSeconds, "30", "a proposal not committed by then is reported as timed out (outcome unknown)"},
 };
 
 // debug_<subsys> for every log subsystem, generated from the one list in log.h.

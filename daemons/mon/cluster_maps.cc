@@ -1,0 +1,120 @@
+#include "daemons/mon/cluster_maps.h"
+
+namespace nacre::mon {
+
+Status ClusterMaps::ApplyOsdMapIncremental(const proto::OSDMapIncremental& inc, proto::OSDMapProto* m,
+                                           bool check_epoch) {
+  if (check_epoch && inc.epoch() != m->epoch() + 1)
+    return Invalid("osdmap incremental " + std::to_string(inc.epoch()) + " does not follow epoch " +
+                   std::to_string(m->epoch()));
+  proto::OSDMapProto next = *m;
+  next.set_epoch(m->epoch() + 1);
+  for (const auto& op : inc.ops()) {
+    switch (op.op_case()) {
+      case proto::OsdMapOp::kPoolUpsert: {
+        const auto& p = op.pool_upsert();
+        if (p.id() <= 0) return Invalid("pool id must be positive");
+        // A stale value (see check_epoch) must not create a second pool of
+        // one name: every monitor skips it alike.
+        bool clash = false;
+        for (const auto& [id, other] : next.pools()) clash |= id != p.id() && other.name() == p.name();
+        if (clash) break;
+        (*next.mutable_pools())[p.id()] = p;
+        if (p.id() > next.pool_max()) next.set_pool_max(p.id());
+        break;
+      }
+      case proto::OsdMapOp::kPoolRemove:
+        next.mutable_pools()->erase(op.pool_remove());  // already gone: nothing to do
+        break;
+      case proto::OsdMapOp::kOsdUpsert: {
+        const auto& o = op.osd_upsert();
+        if (o.id() < 0) return Invalid("osd id must not be negative");
+        (*next.mutable_osds())[o.id()] = o;
+        if (o.id() + 1 > next.max_osd()) next.set_max_osd(o.id() + 1);
+        break;
+      }
+      case proto::OsdMapOp::kOsdRemove:
+        next.mutable_osds()->erase(op.osd_remove());
+        break;
+      case proto::OsdMapOp::kCrushSet:
+        next.set_crush(op.crush_set());
+        break;
+      case proto::OsdMapOp::kEcProfileSet:
+        (*next.mutable_ec_profiles())[op.ec_profile_set().name()] = op.ec_profile_set();
+        break;
+      case proto::OsdMapOp::kEcProfileRemove:
+        next.mutable_ec_profiles()->erase(op.ec_profile_remove());
+        break;
+      case proto::OsdMapOp::OP_NOT_SET:
+        return Invalid("empty osdmap op");
+    }
+  }
+  *m = std::move(next);
+  return Status::OK();
+}
+
+Status ClusterMaps::Apply(const proto::MonUpdate& u) {
+  // Only the OSDMap part can fail; it applies to a copy and swaps on
+  // success, so a bad value changes nothing. The rest cannot fail.
+  if (u.osdmap().ops_size() > 0) {
+    NACRE_RETURN_IF_ERROR(ApplyOsdMapIncremental(u.osdmap(), p_.mutable_osdmap(), /*check_epoch=*/false));
+    proto::OSDMapIncremental* kept = p_.add_osdmap_history();
+    *kept = u.osdmap();
+    kept->set_epoch(p_.osdmap().epoch());
+    if (p_.osdmap_history_size() > kOsdMapHistory)
+      p_.mutable_osdmap_history()->DeleteSubrange(0, p_.osdmap_history_size() - kOsdMapHistory);
+  }
+  if (u.auth_size() > 0) {
+    auto* a = p_.mutable_auth();
+    a->set_epoch(a->epoch() + 1);
+    for (const auto& op : u.auth()) {
+      if (op.has_upsert()) (*a->mutable_entities())[op.upsert().entity()] = op.upsert();
+      else a->mutable_entities()->erase(op.remove());
+    }
+  }
+  if (u.config_size() > 0) {
+    auto* c = p_.mutable_config();
+    c->set_epoch(c->epoch() + 1);
+    for (const auto& op : u.config()) {
+      std::string key = op.section() + "/" + op.name();
+      if (op.remove()) c->mutable_values()->erase(key);
+      else (*c->mutable_values())[key] = op.value();
+    }
+  }
+  if (u.monmap_size() > 0) {
+    auto* mm = p_.mutable_monmap();
+    mm->set_epoch(mm->epoch() + 1);
+    for (const auto& op : u.monmap()) {
+      auto* mons = mm->mutable_mons();
+      if (op.has_mon_upsert()) {
+        bool found = false;
+        for (auto& m : *mons)
+          if (m.name() == op.mon_upsert().name()) {
+            m = op.mon_upsert();
+            found = true;
+          }
+        if (!found) *mons->Add() = op.mon_upsert();
+      } else {
+        for (int i = 0; i < mons->size(); ++i)
+          if (mons->Get(i).name() == op.mon_remove()) {
+            mons->DeleteSubrange(i, 1);
+            break;
+          }
+      }
+    }
+  }
+  return Status::OK();
+}
+
+const proto::PoolInfo* ClusterMaps::PoolByName(const std::string& name) const {
+  for (const auto& [id, p] : p_.osdmap().pools())
+    if (p.name() == name) return &p;
+  return nullptr;
+}
+
+const proto::OsdInfo* ClusterMaps::Osd(int32_t id) const {
+  auto it = p_.osdmap().osds().find(id);
+  return it == p_.osdmap().osds().end() ? nullptr : &it->second;
+}
+
+}  // namespace nacre::mon

@@ -1,0 +1,95 @@
+// Monitor admin commands: pure handlers from (request, maps) to a reply and,
+// for writes, the MonUpdate that must commit before the reply is sent.
+//
+// Handlers never do I/O. Reads run against the committed maps; writes run on
+// the leader against the projected maps (committed plus what is already
+// proposed), so two writes in flight see each other: a second `osd pool
+// create` of the same name is refused even before the first commits.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "admin.pb.h"
+#include "common/status.h"
+#include "daemons/mon/cluster_maps.h"
+#include "mon.pb.h"
+
+namespace nacre::mon {
+
+// What the monitor knows of the quorum, for status commands.
+struct QuorumInfo {
+  std::string my_name;
+  int my_rank = -1;
+  std::string leader_name;          // empty while electing
+  std::vector<std::string> quorum;  // names, by rank
+  uint64_t election_epoch = 0;
+  uint64_t first_committed = 0;
+  uint64_t last_committed = 0;
+  int64_t quorum_age_ms = 0;
+};
+
+struct CommandContext {
+  const ClusterMaps& maps;
+  const QuorumInfo& quorum;
+  int64_t now_ms = 0;
+};
+
+struct CommandOutcome {
+  Status status;
+  nlohmann::json json;       // structured result
+  std::string text;          // plain output
+  proto::MonUpdate update;   // writes: what to commit before replying
+  bool HasUpdate() const {
+    return update.osdmap().ops_size() || update.auth_size() || update.config_size() || update.monmap_size();
+  }
+};
+
+// True for commands that change maps (they run on the leader).
+bool IsWriteCommand(const std::string& prefix);
+// False if no handler has this prefix.
+bool IsKnownCommand(const std::string& prefix);
+CommandOutcome HandleCommand(const proto::CommandRequest& req, const CommandContext& ctx);
+
+// ---- shared by the handler files ------------------------------------------
+using Handler = std::function<CommandOutcome(const proto::CommandRequest&, const CommandContext&)>;
+struct CommandSpec {
+  bool write;
+  Handler fn;
+};
+using CommandTable = std::map<std::string, CommandSpec>;
+void AddOsdCommands(CommandTable* t);
+void AddPoolCommands(CommandTable* t);
+void AddClusterCommands(CommandTable* t);
+void AddAuthConfigCommands(CommandTable* t);
+
+// Argument helpers: each returns a Status naming the argument on bad input.
+Result<std::string> ArgString(const proto::CommandRequest& r, const std::string& name);
+std::string ArgOr(const proto::CommandRequest& r, const std::string& name, const std::string& def);
+Result<int64_t> ArgInt(const proto::CommandRequest& r, const std::string& name, int64_t lo, int64_t hi);
+bool ArgFlag(const proto::CommandRequest& r, const std::string& name);
+// Space-separated list argument ("0 1 2").
+std::vector<std::string> ArgList(const proto::CommandRequest& r, const std::string& name);
+
+inline CommandOutcome Fail(Status s) {
+  CommandOutcome o;
+  o.status = std::move(s);
+  return o;
+}
+
+// Health checks computed from the maps and the quorum (HEALTH_OK/WARN/ERR).
+struct HealthCheck {
+  std::string code;      // MON_DOWN, OSD_DOWN, ...
+  std::string severity;  // HEALTH_WARN | HEALTH_ERR
+  std::string summary;
+  std::vector<std::string> detail;
+};
+std::vector<HealthCheck> ComputeHealth(const CommandContext& ctx);
+std::string OverallHealth(const std::vector<HealthCheck>& checks);
+
+}  // namespace nacre::mon

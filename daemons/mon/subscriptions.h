@@ -1,0 +1,41 @@
+// Subscriptions: daemons and clients that follow the cluster maps.
+//
+// A subscriber sends MonSubscribe with the epochs it holds; it is sent what
+// it lacks at once and again after every commit, for as long as its
+// connection lives. OSDMap changes go out as incrementals when the monitor
+// still has them (ClusterMaps keeps recent ones), as a full map otherwise.
+// Per-subscriber state is a few integers; the number of subscribers is
+// bounded (kMaxSubscribers) so a flood of connections cannot grow it without
+// limit.
+#pragma once
+
+#include <map>
+
+#include "common/msg/messenger.h"
+#include "daemons/mon/cluster_maps.h"
+#include "mon.pb.h"
+
+namespace nacre::mon {
+
+inline constexpr size_t kMaxSubscribers = 8192;
+
+class Subscriptions {
+ public:
+  // Records (or updates) con's subscription and sends what it lacks.
+  Status Subscribe(const msg::ConnectionRef& con, const proto::MonSubscribe& sub, const ClusterMaps& maps);
+  // Sends every subscriber what changed; call after each applied commit.
+  void Publish(const ClusterMaps& maps);
+  void Drop(const msg::ConnectionRef& con);
+  size_t size() const { return subs_.size(); }
+
+ private:
+  struct Sub {
+    msg::ConnectionRef con;
+    proto::MonSubscribe want;  // *_have advance as we send
+  };
+  void SendUpdates(Sub* s, const ClusterMaps& maps);
+
+  std::map<const msg::Connection*, Sub> subs_;
+};
+
+}  // namespace nacre::mon

@@ -1,0 +1,155 @@
+// Three real nacre-mon processes on 127.0.0.1: leader failure during a
+// stream of writes, catch-up of a restarted monitor, loss of quorum, and bad
+// input to every admin command.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "qa/cluster/test_cluster.h"
+
+using namespace nacre;
+using namespace nacre::qa;
+
+namespace {
+
+std::set<std::string> PoolsOn(TestCluster& c, int mon) {
+  std::set<std::string> out;
+  auto r = c.CommandTo(mon, "osd pool ls");
+  if (!r.ok() || r->status().code() != 0) return out;
+  for (const auto& n : nlohmann::json::parse(r->json())) out.insert(n.get<std::string>());
+  return out;
+}
+
+int IndexOf(TestCluster& c, const std::string& name) {
+  for (int i = 0; i < c.num_mons(); ++i)
+    if (c.MonName(i) == name) return i;
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("kill -9 of the leader during a stream of pool changes loses no acknowledged change", "[qa][mon]") {
+  TestCluster c(3);
+  REQUIRE(c.Create().ok());
+  REQUIRE(c.WaitForQuorum(3));
+  std::string old_leader = c.Leader();
+  REQUIRE_FALSE(old_leader.empty());
+  int old_idx = IndexOf(c, old_leader);
+
+  std::set<std::string> acked;
+  const int kWrites = 60, kKillAt = 20;
+  for (int i = 0; i < kWrites; ++i) {
+    if (i == kKillAt) c.KillMon(old_idx);
+    std::string name = "pool" + std::to_string(i);
+    auto r = c.Command("osd pool create", {{"pool", name}, {"pg_num", "8"}}, 30);
+    if (r.ok() && r->status().code() == 0) acked.insert(name);
+  }
+  // The stream resumed after the kill: most writes after it were acknowledged.
+  CHECK(acked.size() >= kWrites - 5);
+  CHECK(acked.count("pool" + std::to_string(kWrites - 1)));
+
+  REQUIRE(c.WaitForQuorum(2));
+  std::string new_leader = c.Leader();
+  CHECK_FALSE(new_leader.empty());
+  CHECK(new_leader != old_leader);
+
+  // Every acknowledged change is there, on every live monitor.
+  for (int i = 0; i < c.num_mons(); ++i) {
+    if (i == old_idx) continue;
+    CHECK(WaitFor([&] {
+      auto have = PoolsOn(c, i);
+      for (const auto& p : acked)
+        if (!have.count(p)) return false;
+      return true;
+    }, 30));
+  }
+
+  // The old leader comes back and catches up.
+  REQUIRE(c.StartMon(old_idx).ok());
+  REQUIRE(c.WaitForQuorum(3));
+  CHECK(WaitFor([&] {
+    auto have = PoolsOn(c, old_idx);
+    for (const auto& p : acked)
+      if (!have.count(p)) return false;
+    return true;
+  }, 30));
+}
+
+TEST_CASE("with two of three monitors down the CLI says there is no quorum", "[qa][mon]") {
+  TestCluster c(3);
+  REQUIRE(c.Create().ok());
+  REQUIRE(c.WaitForQuorum(3));
+  c.KillMon(1);
+  c.KillMon(2);
+  // The survivor stops answering once its lease runs out.
+  REQUIRE(WaitFor([&] {
+    auto r = c.CommandTo(0, "status", {}, 1);  // retries EAGAIN until its timeout
+    return !r.ok() && r.status().code() == Code::kTimeout;
+  }, 30));
+  auto start = std::chrono::steady_clock::now();
+  ProcResult r = c.Cli("--connect-timeout 3 -s");
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(r.exit_code != 0);
+  CHECK(r.out.find("no monitor quorum") != std::string::npos);
+  CHECK(secs < 30);  // it gives up instead of hanging
+  // The survivor is still alive and answers again once a peer returns.
+  CHECK(c.MonRunning(0));
+  REQUIRE(c.StartMon(1).ok());
+  CHECK(c.WaitForQuorum(2));
+  CHECK(c.Cli("-s").exit_code == 0);
+}
+
+TEST_CASE("bad input to admin commands gets an error and the monitors keep serving", "[qa][mon]") {
+  TestCluster c(3);
+  REQUIRE(c.Create().ok());
+  REQUIRE(c.WaitForQuorum(3));
+  ProcResult created = c.Cli("osd pool create good 16");
+  INFO(created.out);
+  REQUIRE(created.exit_code == 0);
+  REQUIRE(created.out == "pool 'good' created\n");
+  const char* bad[] = {
+      "osd pool get nosuchpool size",
+      "osd pool get good colour",
+      "osd pool set good size 0",
+      "osd pool set good size lots",
+      "osd pool set good min_size 9",
+      "osd pool set nosuchpool size 2",
+      "osd pool create",
+      "osd pool create bad/name",
+      "osd pool create x -5",
+      "osd pool create x 99999999",
+      "osd pool create x 8 striped",
+      "osd pool rm good",
+      "osd pool rm good other --yes-i-really-really-mean-it",
+      "osd out 99",
+      "osd in notanumber",
+      "osd down",
+      "osd erasure-code-profile set p k=0 m=1",
+      "osd erasure-code-profile set p k=2",
+      "osd erasure-code-profile get nosuch",
+      "auth get client.nobody",
+      "auth get-or-create notanentity",
+      "auth get-or-create client.x mon",
+      "config set osd no_such_option 1",
+      "config set osd ms_keepalive_interval soon",
+      "config get",
+      "no such command",
+      "health extra words here",
+      "--format xml -s",
+  };
+  for (const char* args : bad) {
+    INFO(args);
+    ProcResult r = c.Cli(args);
+    CHECK(r.exit_code != 0);
+    CHECK(r.out.rfind("Error E", 0) == 0);
+    CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);  // one line
+  }
+  for (int i = 0; i < c.num_mons(); ++i) CHECK(c.MonRunning(i));
+  ProcResult ls = c.Cli("osd pool ls");
+  CHECK(ls.exit_code == 0);
+  CHECK(ls.out == "good\n");
+  CHECK(c.Cli("-s").exit_code == 0);
+}

@@ -1,0 +1,193 @@
+#include "qa/cluster/test_cluster.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "common/keyring.h"
+#include "librados/mon_client.h"
+
+namespace nacre::qa {
+
+std::string BuildDir() { return NACRE_BUILD_DIR; }
+
+bool WaitFor(const std::function<bool()>& cond, double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return cond();
+}
+
+ProcResult RunShell(const std::string& cmd) {
+  ProcResult r;
+  FILE* f = popen((cmd + " 2>&1").c_str(), "r");
+  if (!f) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.out.append(buf, n);
+  int st = pclose(f);
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+namespace {
+
+bool PortFree(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
+// A run of `n` consecutive free ports, starting at a random place so that
+// tests running at once rarely collide.
+int FreePortRun(int n) {
+  std::mt19937 rng(std::random_device{}());
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int base = 20000 + static_cast<int>(rng() % 30000);
+    bool ok = true;
+    for (int p = base; p < base + n && ok; ++p) ok = PortFree(p);
+    if (ok) return base;
+  }
+  return -1;
+}
+
+}  // namespace
+
+TestCluster::TestCluster(int num_mons) {
+  char tmpl[] = "/tmp/nacre-test-XXXXXX";
+  dir_ = mkdtemp(tmpl);
+  conf_ = dir_ + "/nacre.conf";
+  static const char* kNames[] = {"a", "b", "c", "d", "e", "f", "g"};
+  for (int i = 0; i < num_mons; ++i) names_.push_back(kNames[i]);
+  pids_.assign(static_cast<size_t>(num_mons), -1);
+}
+
+TestCluster::~TestCluster() {
+  for (size_t i = 0; i < pids_.size(); ++i) KillMon(static_cast<int>(i));
+  std::error_code ec;
+  if (!getenv("NACRE_KEEP_TEST_DIR")) std::filesystem::remove_all(dir_, ec);
+}
+
+Status TestCluster::Create(const std::string& extra_conf) {
+  int base = FreePortRun(2 * num_mons());
+  if (base < 0) return IOError("no free ports");
+  std::string members;
+  for (int i = 0; i < num_mons(); ++i) {
+    mon_host_ += (i ? "," : "") + std::string("127.0.0.1:") + std::to_string(base + 2 * i);
+    members += (i ? "," : "") + names_[i];
+  }
+  std::string admin_key = GenerateKey();
+  admin_secret_ = *Base64Decode(admin_key);
+  std::ofstream(dir_ + "/keyring") << "[mon.]\n\tkey = " << GenerateKey() << "\n[client.admin]\n\tkey = " << admin_key
+                                   << "\n\tcaps mon = \"allow *\"\n";
+  std::ofstream(conf_) << "[global]\nfsid = " << "00000000-0000-4000-8000-" << base << "0000000"
+                       << "\nmon host = " << mon_host_ << "\nmon initial members = " << members
+                       << "\nkeyring = " << dir_ << "/keyring\nrun dir = " << dir_
+                       << "\nlog level = " << (getenv("NACRE_TEST_LOG_LEVEL") ? getenv("NACRE_TEST_LOG_LEVEL") : "info")
+                       << "\nmetrics port = -1\n" << extra_conf << "\n[mon]\nmon data = " << dir_
+                       << "/mon.$id\nlog file = " << dir_ << "/mon.$id.log\n";
+  for (int i = 0; i < num_mons(); ++i) {
+    ProcResult r = RunShell(BuildDir() + "/daemons/mon/nacre-mon --id " + names_[i] + " -c " + conf_ + " --mkfs");
+    if (r.exit_code != 0) return IOError("mkfs mon." + names_[i] + ": " + r.out);
+  }
+  for (int i = 0; i < num_mons(); ++i) NACRE_RETURN_IF_ERROR(StartMon(i));
+  return Status::OK();
+}
+
+Status TestCluster::StartMon(int i) {
+  if (MonRunning(i)) return Status::OK();
+  std::string bin = BuildDir() + "/daemons/mon/nacre-mon";
+  std::string out = dir_ + "/mon." + names_[i] + ".out";
+  pid_t pid = fork();
+  if (pid < 0) return IOError("fork failed");
+  if (pid == 0) {
+    FILE* f = fopen(out.c_str(), "a");
+    if (f) {
+      dup2(fileno(f), 1);
+      dup2(fileno(f), 2);
+    }
+    execl(bin.c_str(), bin.c_str(), "--id", names_[i].c_str(), "-c", conf_.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  pids_[static_cast<size_t>(i)] = pid;
+  return Status::OK();
+}
+
+void TestCluster::KillMon(int i) {
+  pid_t& pid = pids_[static_cast<size_t>(i)];
+  if (pid <= 0) return;
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  pid = -1;
+}
+
+bool TestCluster::MonRunning(int i) const {
+  pid_t pid = pids_[static_cast<size_t>(i)];
+  if (pid <= 0) return false;
+  return waitpid(pid, nullptr, WNOHANG) == 0;
+}
+
+Result<proto::CommandReply> TestCluster::Command(const std::string& prefix,
+                                                 const std::map<std::string, std::string>& args, double timeout_secs) {
+  NACRE_ASSIGN_OR_RETURN(auto mons, monc::ParseMonHost(mon_host_));
+  monc::MonClient c(std::move(mons), "client.admin", admin_secret_);
+  proto::CommandRequest req;
+  req.set_prefix(prefix);
+  for (const auto& [k, v] : args) (*req.mutable_args())[k] = v;
+  return c.Command(req, timeout_secs);
+}
+
+Result<proto::CommandReply> TestCluster::CommandTo(int i, const std::string& prefix,
+                                                   const std::map<std::string, std::string>& args, double timeout_secs) {
+  NACRE_ASSIGN_OR_RETURN(auto mons, monc::ParseMonHost(mon_host_));
+  monc::MonClient c({mons[static_cast<size_t>(i)]}, "client.admin", admin_secret_);
+  proto::CommandRequest req;
+  req.set_prefix(prefix);
+  for (const auto& [k, v] : args) (*req.mutable_args())[k] = v;
+  return c.Command(req, timeout_secs);
+}
+
+ProcResult TestCluster::Cli(const std::string& args) {
+  return RunShell(BuildDir() + "/client/nacre -c " + conf_ + " " + args);
+}
+
+bool TestCluster::WaitForQuorum(size_t size, double seconds) {
+  return WaitFor(
+      [&] {
+        auto r = Command("quorum_status", {}, 2);
+        if (!r.ok() || r->status().code() != 0) return false;
+        auto j = nlohmann::json::parse(r->json(), nullptr, false);
+        return !j.is_discarded() && j["quorum_names"].size() == size;
+      },
+      seconds);
+}
+
+std::string TestCluster::Leader() {
+  auto r = Command("quorum_status", {}, 5);
+  if (!r.ok() || r->status().code() != 0) return "";
+  auto j = nlohmann::json::parse(r->json(), nullptr, false);
+  if (j.is_discarded()) return "";
+  return j.value("quorum_leader_name", "");
+}
+
+}  // namespace nacre::qa

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The local cluster: installs what is needed, builds, and runs a Nacre
+# cluster on 127.0.0.1 under one state directory.
+#
+#   scripts/cluster.sh start    install, build, create (first time) and start
+#   scripts/cluster.sh stop     stop every daemon this cluster started
+#   scripts/cluster.sh status   nacre -s
+#
+# Running `start` again with the cluster up changes nothing. The state lives
+# in $NACRE_STATE_DIR (default: ./run/cluster in the repository); the config
+# is run/cluster/nacre.conf, and /etc/nacre/nacre.conf points at it unless
+# that file is someone else's, so `nacre -s` works with no flags.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+STATE=${NACRE_STATE_DIR:-$ROOT/run/cluster}
+BUILD=${NACRE_BUILD_DIR:-$ROOT/build}
+MONS=(a b c)
+MON_BASE_PORT=${NACRE_MON_PORT:-6789}   # mon i: messenger BASE+2i, admin BASE+2i+1
+CONF=$STATE/nacre.conf
+BIN=$BUILD
+
+die() { echo "cluster: $*" >&2; exit 1; }
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+nacre() { "$BIN/client/nacre" -c "$CONF" "$@"; }
+
+wait_for_quorum() {
+  local deadline=$((SECONDS + 60))
+  until nacre --connect-timeout 2 quorum_status >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || die "monitors did not form a quorum in 60 s (logs: $STATE/log)"
+    sleep 0.2
+  done
+}
+
+create() {
+  mkdir -p "$STATE"/{log,run}
+  local fsid mon_host="" members=""
+  fsid=$(cat /proc/sys/kernel/random/uuid)
+  for i in "${!MONS[@]}"; do
+    mon_host+="${mon_host:+,}127.0.0.1:$((MON_BASE_PORT + 2 * i))"
+    members+="${members:+,}${MONS[$i]}"
+  done
+  umask 077
+  cat >"$STATE/keyring" <<KEYS
+[mon.]
+	key = $(head -c 32 /dev/urandom | base64)
+	caps mon = "allow *"
+[client.admin]
+	key = $(head -c 32 /dev/urandom | base64)
+	caps mon = "allow *"
+	caps osd = "allow *"
+	caps mds = "allow *"
+KEYS
+  umask 022
+  cat >"$CONF" <<CONF
+[global]
+fsid = $fsid
+mon host = $mon_host
+mon initial members = $members
+keyring = $STATE/keyring
+run dir = $STATE/run
+log level = info
+
+[mon]
+mon data = $STATE/mon/\$id
+log file = $STATE/log/mon.\$id.log
+CONF
+  mkdir -p "$STATE/mon"
+  for m in "${MONS[@]}"; do
+    "$BIN/daemons/mon/nacre-mon" --id "$m" -c "$CONF" --mkfs >/dev/null
+  done
+  echo "cluster: created $fsid in $STATE"
+}
+
+start_daemons() {
+  for m in "${MONS[@]}"; do
+    pid_alive "$STATE/run/mon.$m.pid" && continue
+    nohup "$BIN/daemons/mon/nacre-mon" --id "$m" -c "$CONF" >>"$STATE/log/mon.$m.out" 2>&1 &
+  done
+}
+
+link_conf() {
+  # Point /etc/nacre/nacre.conf at this cluster, unless it is someone else's.
+  if [ -w /etc ] && { [ ! -e /etc/nacre/nacre.conf ] || [ -L /etc/nacre/nacre.conf ]; }; then
+    mkdir -p /etc/nacre && ln -sfn "$CONF" /etc/nacre/nacre.conf
+  fi
+}
+
+cmd_start() {
+  if [ "${NACRE_SKIP_INSTALL:-0}" != 1 ]; then bash "$ROOT/scripts/install-deps.sh"; fi
+  if [ "${NACRE_SKIP_BUILD:-0}" != 1 ]; then NACRE_BUILD_DIR=$BUILD bash "$ROOT/scripts/build.sh"; fi
+  [ -f "$CONF" ] || create
+  start_daemons
+  wait_for_quorum
+  link_conf
+  nacre osd pool create rbd >/dev/null
+  nacre -s
+  echo
+  echo "cluster: running; try: $BIN/client/nacre -c $CONF health detail"
+}
+
+cmd_stop() {
+  [ -d "$STATE/run" ] || { echo "cluster: nothing to stop"; return 0; }
+  local pids=()
+  for f in "$STATE"/run/*.pid; do
+    [ -e "$f" ] || continue
+    pid_alive "$f" && pids+=("$(cat "$f")")
+  done
+  [ ${#pids[@]} -gt 0 ] || { echo "cluster: nothing running"; return 0; }
+  kill "${pids[@]}" 2>/dev/null || true
+  local deadline=$((SECONDS + 20))
+  for p in "${pids[@]}"; do
+    while kill -0 "$p" 2>/dev/null; do
+      if [ $SECONDS -ge $deadline ]; then kill -9 "$p" 2>/dev/null || true; break; fi
+      sleep 0.1
+    done
+  done
+  echo "cluster: stopped ${#pids[@]} daemons"
+}
+
+case "${1:-}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) nacre -s ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 22 ;;
+esac
