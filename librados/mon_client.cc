@@ -38,8 +38,16 @@ Result<proto::CommandReply> MonClient::Command(proto::CommandRequest req, double
   using Clock = std::chrono::steady_clock;
   auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_secs * 1000));
   std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (const auto& m : mons_)
-    channels.push_back(grpc::CreateChannel(AdminAddrOf(m).ToString(), grpc::InsecureChannelCredentials()));
+  // gRPC backs off a second or more after a refused connection; a monitor
+  // that is starting or restarting is back much sooner than that.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
+  auto make_channel = [&](size_t i) {
+    return grpc::CreateCustomChannel(AdminAddrOf(mons_[i]).ToString(), grpc::InsecureChannelCredentials(), args);
+  };
+  for (size_t i = 0; i < mons_.size(); ++i) channels.push_back(make_channel(i));
   // Start at a random monitor so clients spread their load.
   size_t start = std::random_device{}() % mons_.size();
   std::string last_error = "no monitor answered";
@@ -64,6 +72,9 @@ Result<proto::CommandReply> MonClient::Command(proto::CommandRequest req, double
       grpc::Status gs = stub->Command(&gctx, req, &reply);
       if (!gs.ok()) {
         last_error = "mon at " + mons_[idx].ToString() + ": " + gs.error_message();
+        // A fresh channel tries again at once instead of waiting out the
+        // failed one's reconnect backoff (a monitor may be just starting).
+        channels[idx] = make_channel(idx);
         continue;
       }
       if (reply.status().code() == static_cast<int>(Code::kAgain)) {

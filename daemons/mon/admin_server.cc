@@ -2,6 +2,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <map>
+#include <mutex>
+
 #include "admin.grpc.pb.h"
 #include "common/log.h"
 
@@ -45,8 +48,23 @@ void AdminServer::Stop() {
   server_.reset();
 }
 
+namespace {
+
+// One channel per leader address, kept: a forward then costs one RPC, not a
+// new TCP and HTTP/2 handshake. The set of monitors is small and fixed.
+std::shared_ptr<grpc::Channel> ChannelTo(const std::string& addr) {
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
+  std::lock_guard<std::mutex> g(mu);
+  auto& ch = channels[addr];
+  if (!ch) ch = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+  return ch;
+}
+
+}  // namespace
+
 Result<proto::CommandReply> CallAdmin(const std::string& addr, const proto::CommandRequest& req, int64_t deadline_ms) {
-  auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+  auto channel = ChannelTo(addr);
   auto stub = proto::MonAdmin::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(deadline_ms));

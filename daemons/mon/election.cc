@@ -45,7 +45,7 @@ void Elector::EnterEpoch(uint64_t epoch) {
   role_ = PaxosRole::kElecting;
   leader_ = -1;
   quorum_.clear();
-  candidate_ = yielded_ = waited_for_better_ = false;
+  candidate_ = yielded_ = waited_for_better_ = deferred_ = false;
   acked_.clear();
   elapsed_ = 0;
   host_->OnElectionStarted(epoch_);
@@ -53,6 +53,11 @@ void Elector::EnterEpoch(uint64_t epoch) {
 
 void Elector::Start() {
   EnterEpoch(epoch_ % 2 == 0 ? epoch_ + 1 : epoch_ + 2);
+  Campaign();
+}
+
+void Elector::Campaign() {
+  assert(role_ == PaxosRole::kElecting && epoch_ % 2 == 1 && voted_ == -1);
   candidate_ = true;
   voted_ = opts_.rank;
   acked_.insert(opts_.rank);
@@ -64,6 +69,17 @@ void Elector::Start() {
   }
   for (int r = 0; r < opts_.num_mons; ++r)
     if (r != opts_.rank) SendPropose(r);
+}
+
+void Elector::StartAfter(uint32_t ticks) {
+  if (ticks == 0 || ticks >= TimeoutTicks()) return Start();
+  // Enter the next election epoch without voting: a proposal from a better
+  // rank that arrives meanwhile gets our vote; otherwise Tick() campaigns in
+  // this same epoch when the wait is over.
+  EnterEpoch(epoch_ % 2 == 0 ? epoch_ + 1 : epoch_ + 2);
+  Persist();
+  elapsed_ = TimeoutTicks() - ticks;
+  deferred_ = true;
 }
 
 void Elector::SendPropose(int to) {
@@ -96,6 +112,9 @@ void Elector::Tick() {
   if (elapsed_ >= TimeoutTicks()) {
     if (running && static_cast<int>(acked_.size()) >= opts_.majority()) {
       Victory();
+    } else if (deferred_ && voted_ == -1) {
+      deferred_ = false;
+      Campaign();
     } else if (yielded_ && !waited_for_better_) {
       // A better candidate ran in this epoch and may have won without us.
       // Calling a new epoch would unseat it (and it would exclude us again,

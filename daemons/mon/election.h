@@ -60,6 +60,11 @@ class Elector {
   Status Load(const PaxosStorage& storage);
   // Calls a new election (next odd epoch), now.
   void Start();
+  // Calls an election after `ticks` unless a proposal arrives first. At
+  // boot, ranks above 0 wait a little so rank 0's proposal reaches them
+  // before they vote for themselves: otherwise every monitor votes for
+  // itself in the first epoch and nobody wins until the timeout.
+  void StartAfter(uint32_t ticks);
   void Tick();
   // PROPOSE, ACK and VICTORY.
   void Handle(int from, const proto::PaxosMessage& m);
@@ -75,6 +80,8 @@ class Elector {
   int voted_for() const { return voted_; }
 
  private:
+  // Votes for ourselves in the current (odd) epoch and proposes to all.
+  void Campaign();
   void HandlePropose(int from, uint64_t epoch);
   void HandleAck(int from, uint64_t epoch);
   void HandleVictory(int from, uint64_t epoch, const std::vector<int>& quorum);
@@ -97,6 +104,7 @@ class Elector {
   bool yielded_ = false;    // heard of a lower-ranked candidate in epoch_
   bool waited_for_better_ = false;  // already gave that candidate one more timeout
   std::set<int> acked_;     // votes received as candidate (includes self)
+  bool deferred_ = false;   // StartAfter: campaign in this epoch when the wait ends
   uint32_t elapsed_ = 0;    // ticks spent electing in epoch_
 };
 

@@ -131,6 +131,7 @@ Status Monitor::Start() {
 void Monitor::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  stopping_.store(true);
   FailWaiters(ShuttingDown("monitor stopping"));
   loop_.Cancel(osd_tick_timer_);
   if (admin_) admin_->Stop();
@@ -167,7 +168,13 @@ proto::CommandReply Monitor::HandleAdminCommand(const proto::CommandRequest& req
     RunCommand(req, reply);
   });
   auto timeout = std::chrono::duration<double>(config_.GetDouble("mon_command_timeout"));
-  if (fut.wait_for(timeout) != std::future_status::ready) {
+  // Wait in slices so a stopping monitor releases gRPC's threads at once
+  // (the loop that would answer may already be gone).
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (fut.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready &&
+         std::chrono::steady_clock::now() < deadline && !stopping_.load()) {
+  }
+  if (fut.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
     NLOG(mon, kWarn) << "'" << req.prefix() << "' got no answer within " << timeout.count() << " s";
     reply(MakeReply(TryAgain("mon." + name_ + ": no commit within " +
                              std::to_string(static_cast<int>(timeout.count())) + " s"),

@@ -18,6 +18,7 @@
 // command is idempotent, as in Ceph.
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <future>
@@ -117,7 +118,8 @@ class Monitor : public PaxosApplication, public msg::Dispatcher {
   std::string mon_secret_;
   uint64_t proposal_seq_ = 0;
   const uint64_t nonce_;  // tells this incarnation's proposals apart
-  bool stopped_ = false;
+  bool stopped_ = false;             // loop thread
+  std::atomic<bool> stopping_{false};  // read by gRPC threads
 };
 
 }  // namespace nacre::mon

@@ -41,8 +41,9 @@ Status Paxos::Load() {
   LoadRecentKeys();
   peers_.assign(static_cast<size_t>(opts_.num_mons), Peer{});
   loaded_ = true;
-  // A monitor that (re)starts is out of any quorum; it asks to be let in.
-  elector_.Start();
+  // A monitor that (re)starts is out of any quorum; it asks to be let in,
+  // lower ranks first (see Elector::StartAfter).
+  elector_.StartAfter(2 * static_cast<uint32_t>(opts_.rank));
   return Status::OK();
 }
 
