@@ -149,23 +149,28 @@ Result<std::string> Monitor::PeerKey(const std::string& entity) const {
 // ---- admin commands ---------------------------------------------------------
 
 proto::CommandReply Monitor::HandleAdminCommand(const proto::CommandRequest& req) {
-  // The loop answers at most once; the gRPC thread may have given up by then.
+  // The loop answers at most once, with a reply or with the leader to
+  // forward to; the gRPC thread may have given up by then.
   struct Waiter {
     std::mutex mu;
     bool done = false;
+    std::string forward_to;
     std::promise<proto::CommandReply> p;
+    void Resolve(proto::CommandReply r, std::string fwd) {
+      std::lock_guard<std::mutex> g(mu);
+      if (done) return;
+      done = true;
+      forward_to = std::move(fwd);
+      p.set_value(std::move(r));
+    }
   };
   auto w = std::make_shared<Waiter>();
   auto fut = w->p.get_future();
-  Reply reply = [w](proto::CommandReply r) {
-    std::lock_guard<std::mutex> g(w->mu);
-    if (w->done) return;
-    w->done = true;
-    w->p.set_value(std::move(r));
-  };
-  loop_.Post([this, req, reply] {
+  Reply reply = [w](proto::CommandReply r) { w->Resolve(std::move(r), ""); };
+  Forward forward = [w](std::string leader_addr) { w->Resolve({}, std::move(leader_addr)); };
+  loop_.Post([this, req, reply, forward] {
     if (stopped_) return reply(MakeReply(ShuttingDown("monitor stopping"), name_));
-    RunCommand(req, reply);
+    RunCommand(req, reply, forward);
   });
   auto timeout = std::chrono::duration<double>(config_.GetDouble("mon_command_timeout"));
   // Wait in slices so a stopping monitor releases gRPC's threads at once
@@ -181,18 +186,16 @@ proto::CommandReply Monitor::HandleAdminCommand(const proto::CommandRequest& req
                     name_));
   }
   proto::CommandReply r = fut.get();
+  if (w->forward_to.empty()) return r;
   // A peon sends writes on to the leader; the leader answers the client.
-  if (r.status().code() == static_cast<int>(Code::kNotSupported) && r.served_by().rfind("forward:", 0) == 0) {
-    proto::CommandRequest fwd = req;
-    fwd.set_forward_hops(req.forward_hops() + 1);
-    auto res = CallAdmin(r.served_by().substr(8), fwd, static_cast<int64_t>(timeout.count() * 1000));
-    if (!res.ok()) return MakeReply(res.status(), name_);
-    return *res;
-  }
-  return r;
+  proto::CommandRequest fwd = req;
+  fwd.set_forward_hops(req.forward_hops() + 1);
+  auto res = CallAdmin(w->forward_to, fwd, static_cast<int64_t>(timeout.count() * 1000));
+  if (!res.ok()) return MakeReply(res.status(), name_);
+  return *res;
 }
 
-void Monitor::RunCommand(const proto::CommandRequest& req, Reply reply) {
+void Monitor::RunCommand(const proto::CommandRequest& req, Reply reply, Forward forward) {
   if (!IsKnownCommand(req.prefix()))
     return reply(MakeReply(Invalid("unrecognized command '" + req.prefix() + "'"), name_));
   bool write = IsWriteCommand(req.prefix());
@@ -216,10 +219,8 @@ void Monitor::RunCommand(const proto::CommandRequest& req, Reply reply) {
     if (!o.HasUpdate() && in_flight_.empty() && queued_.empty()) return reply(ReplyOf(o, name_));
     return QueueWrite(std::move(o), std::move(reply));
   }
-  if (px.role() == PaxosRole::kPeon && req.forward_hops() == 0) {
-    proto::CommandReply r = MakeReply(Status(Code::kNotSupported, "forward"), "forward:" + LeaderAdminAddr());
-    return reply(r);
-  }
+  std::string leader = LeaderAdminAddr();
+  if (px.role() == PaxosRole::kPeon && req.forward_hops() == 0 && !leader.empty()) return forward(leader);
   reply(MakeReply(TryAgain("mon." + name_ + " is not the active leader"), name_));
 }
 

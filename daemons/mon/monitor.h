@@ -74,6 +74,8 @@ class Monitor : public PaxosApplication, public msg::Dispatcher {
 
  private:
   using Reply = std::function<void(proto::CommandReply)>;
+  // Answers "send this to the leader at ADDR" instead of replying.
+  using Forward = std::function<void(std::string)>;
   struct PendingWrite {
     proto::MonUpdate update;
     CommandOutcome outcome;  // the reply to send once committed
@@ -81,7 +83,7 @@ class Monitor : public PaxosApplication, public msg::Dispatcher {
   };
 
   // Loop thread.
-  void RunCommand(const proto::CommandRequest& req, Reply reply);
+  void RunCommand(const proto::CommandRequest& req, Reply reply, Forward forward);
   void QueueWrite(CommandOutcome outcome, Reply reply);
   void MaybePropose();
   void FailWaiters(const Status& why);
