@@ -67,6 +67,11 @@ const std::vector<CommandDef>& Commands() {
       {"config get", {{"who", K::kRequired}, {"name", K::kOptional}}, {}, "show central options of an entity"},
       {"config rm", {{"who", K::kRequired}, {"name", K::kRequired}}, {}, "remove a central option"},
       {"config dump", {}, {}, "show all central options"},
+      {"fs new", {{"fs_name", K::kRequired}, {"metadata", K::kRequired}, {"data", K::kRequired}}, {"force"}, "make a filesystem from two pools"},
+      {"fs ls", {}, {}, "list filesystems"},
+      {"fs dump", {}, {}, "show the FSMap"},
+      {"fs status", {}, {}, "show filesystems and their MDS ranks"},
+      {"fs rm", {{"fs_name", K::kRequired}}, {"yes-i-really-mean-it"}, "remove a filesystem (its MDS ranks must be inactive)"},
   };
   return defs;
 }

@@ -81,6 +81,29 @@ Status ClusterMaps::Apply(const proto::MonUpdate& u) {
       else (*c->mutable_values())[key] = op.value();
     }
   }
+  if (u.fsmap_size() > 0) {
+    auto* f = p_.mutable_fsmap();
+    f->set_epoch(f->epoch() + 1);
+    for (const auto& op : u.fsmap()) {
+      switch (op.op_case()) {
+        case proto::FsMapOp::kFsUpsert:
+          (*f->mutable_filesystems())[op.fs_upsert().id()] = op.fs_upsert();
+          if (op.fs_upsert().id() > f->fs_max()) f->set_fs_max(op.fs_upsert().id());
+          break;
+        case proto::FsMapOp::kFsRemove:
+          f->mutable_filesystems()->erase(op.fs_remove());
+          break;
+        case proto::FsMapOp::kMdsUpsert:
+          (*f->mutable_mds())[op.mds_upsert().name()] = op.mds_upsert();
+          break;
+        case proto::FsMapOp::kMdsRemove:
+          f->mutable_mds()->erase(op.mds_remove());
+          break;
+        case proto::FsMapOp::OP_NOT_SET:
+          break;
+      }
+    }
+  }
   if (u.monmap_size() > 0) {
     auto* mm = p_.mutable_monmap();
     mm->set_epoch(mm->epoch() + 1);

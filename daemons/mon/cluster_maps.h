@@ -41,6 +41,7 @@ class ClusterMaps {
   const proto::OSDMapProto& osdmap() const { return p_.osdmap(); }
   const proto::AuthMapProto& auth() const { return p_.auth(); }
   const proto::ConfigMapProto& config() const { return p_.config(); }
+  const proto::FSMapProto& fsmap() const { return p_.fsmap(); }
 
   // Lookups used by command handlers.
   const proto::PoolInfo* PoolByName(const std::string& name) const;

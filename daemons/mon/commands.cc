@@ -14,6 +14,7 @@ const CommandTable& Table() {
     AddPoolCommands(&t);
     AddClusterCommands(&t);
     AddAuthConfigCommands(&t);
+    AddFsCommands(&t);
     return t;
   }();
   return t;

@@ -46,7 +46,8 @@ struct CommandOutcome {
   std::string text;          // plain output
   proto::MonUpdate update;   // writes: what to commit before replying
   bool HasUpdate() const {
-    return update.osdmap().ops_size() || update.auth_size() || update.config_size() || update.monmap_size();
+    return update.osdmap().ops_size() || update.auth_size() || update.config_size() || update.monmap_size() ||
+           update.fsmap_size();
   }
 };
 
@@ -67,6 +68,7 @@ void AddOsdCommands(CommandTable* t);
 void AddPoolCommands(CommandTable* t);
 void AddClusterCommands(CommandTable* t);
 void AddAuthConfigCommands(CommandTable* t);
+void AddFsCommands(CommandTable* t);
 
 // Argument helpers: each returns a Status naming the argument on bad input.
 Result<std::string> ArgString(const proto::CommandRequest& r, const std::string& name);

@@ -176,3 +176,31 @@ TEST_CASE("osd marks and health checks", "[mon][commands]") {
   CHECK(o.text.find("mon.c is down") != std::string::npos);
 }
 
+
+TEST_CASE("fs new, ls, dump, status, rm", "[mon][commands][fs]") {
+  Harness h;
+  REQUIRE(h.Run("osd pool create", {{"pool", "meta"}}).status.ok());
+  REQUIRE(h.Run("osd pool create", {{"pool", "data"}}).status.ok());
+  CHECK(h.Run("fs new", {{"fs_name", "cephfs"}, {"metadata", "meta"}, {"data", "nope"}}).status.code() == Code::kNotFound);
+  CHECK(h.Run("fs new", {{"fs_name", "cephfs"}, {"metadata", "meta"}, {"data", "meta"}}).status.code() == Code::kInvalid);
+  CHECK(h.Run("fs new", {{"fs_name", "bad name"}, {"metadata", "meta"}, {"data", "data"}}).status.code() == Code::kInvalid);
+  auto o = h.Run("fs new", {{"fs_name", "cephfs"}, {"metadata", "meta"}, {"data", "data"}});
+  REQUIRE(o.status.ok());
+  CHECK(h.maps.fsmap().filesystems_size() == 1);
+  CHECK(h.maps.PoolByName("meta")->application() == "cephfs");
+  // Again with the same pools: success, no change; other pools: refused.
+  o = h.Run("fs new", {{"fs_name", "cephfs"}, {"metadata", "meta"}, {"data", "data"}});
+  CHECK(o.status.ok());
+  CHECK_FALSE(o.HasUpdate());
+  REQUIRE(h.Run("osd pool create", {{"pool", "d2"}}).status.ok());
+  CHECK(h.Run("fs new", {{"fs_name", "cephfs"}, {"metadata", "meta"}, {"data", "d2"}}).status.code() == Code::kInvalid);
+  CHECK(h.Run("fs new", {{"fs_name", "second"}, {"metadata", "d2"}, {"data", "data"}}).status.code() == Code::kInvalid);
+  CHECK(h.Run("fs ls").text == "name: cephfs, metadata pool: meta, data pools: [data ]\n");
+  CHECK(h.Run("fs dump").json["filesystems"][0]["id"] == 1);
+  CHECK(h.Run("fs status").json["filesystems"][0]["active_ranks"] == 0);
+  CHECK(h.Run("health").text.find("HEALTH_ERR 1 filesystem is offline") == 0);
+  CHECK(h.Run("fs rm", {{"fs_name", "cephfs"}}).status.code() == Code::kPermission);
+  CHECK(h.Run("fs rm", {{"fs_name", "cephfs"}, {"yes_i_really_mean_it", "true"}}).status.ok());
+  CHECK(h.maps.fsmap().filesystems_size() == 0);
+  CHECK(h.Run("fs ls").text == "No filesystems enabled\n");
+}

@@ -47,6 +47,14 @@ Monitor::Monitor(const Config& config, AsioEventLoop& loop)
       osd_mon_(OsdMonitorOptions{static_cast<int64_t>(config.GetDouble("mon_osd_report_timeout") * 1000),
                                  static_cast<int64_t>(config.GetDouble("mon_osd_down_out_interval") * 1000),
                                  static_cast<int>(config.GetInt("mon_osd_min_down_reporters"))}),
+      m_commits_(Metrics().GetCounter("nacre_mon_paxos_commits_total", "values this monitor applied")),
+      m_commands_ok_(Metrics().GetCounter("nacre_mon_commands_total", "admin commands answered", "result=\"ok\"")),
+      m_commands_err_(Metrics().GetCounter("nacre_mon_commands_total", "admin commands answered", "result=\"error\"")),
+      m_elections_(Metrics().GetCounter("nacre_mon_elections_total", "elections this monitor took part in")),
+      m_quorum_size_(Metrics().GetGauge("nacre_mon_quorum_size", "monitors in this monitor's quorum (0 while electing)")),
+      m_is_leader_(Metrics().GetGauge("nacre_mon_is_leader", "1 on the leader")),
+      m_version_(Metrics().GetGauge("nacre_mon_paxos_version", "last applied Paxos version")),
+      m_commit_latency_(Metrics().GetHistogram("nacre_mon_commit_latency_seconds", "proposal to commit, on the leader")),
       nonce_(std::random_device{}()) {}
 
 Monitor::~Monitor() = default;
@@ -196,6 +204,10 @@ proto::CommandReply Monitor::HandleAdminCommand(const proto::CommandRequest& req
 }
 
 void Monitor::RunCommand(const proto::CommandRequest& req, Reply reply, Forward forward) {
+  reply = [this, inner = std::move(reply)](proto::CommandReply r) {
+    (r.status().code() == 0 ? m_commands_ok_ : m_commands_err_)->Inc();
+    inner(std::move(r));
+  };
   if (!IsKnownCommand(req.prefix()))
     return reply(MakeReply(Invalid("unrecognized command '" + req.prefix() + "'"), name_));
   bool write = IsWriteCommand(req.prefix());
@@ -262,6 +274,7 @@ void Monitor::MaybePropose() {
     return;
   }
   in_flight_[*id] = std::move(taken);
+  proposed_at_[*id] = std::chrono::steady_clock::now();
 }
 
 void Monitor::FailWaiters(const Status& why) {
@@ -273,6 +286,7 @@ void Monitor::FailWaiters(const Status& why) {
   for (auto& w : queued_) w.reply(MakeReply(Status(Code::kAgain, why.message()), name_));
   in_flight_.clear();
   queued_.clear();
+  proposed_at_.clear();
   projected_ = maps_;
 }
 
@@ -314,6 +328,8 @@ Status Monitor::Apply(const CommittedValue& value, std::vector<StoreWrite>* batc
   if (!b.ParseFromString(value.data)) return Corruption("undecodable value at version " + std::to_string(value.version));
   for (const auto& u : b.updates()) NACRE_RETURN_IF_ERROR(maps_.Apply(u).Annotate("version " + std::to_string(value.version)));
   applied_version_ = value.version;
+  m_commits_->Inc();
+  m_version_->Set(static_cast<int64_t>(applied_version_));
   PersistMaps(batch);
   // A value this monitor did not propose invalidates what it projected.
   if (b.proposer() != name_ && (!in_flight_.empty() || !queued_.empty()))
@@ -332,6 +348,9 @@ void Monitor::OnRoleChange(const RoleChange& rc) {
   bool had_quorum = !role_.quorum.empty();
   role_ = rc;
   NLOG(mon, kInfo) << "mon." << name_ << " is " << PaxosRoleName(rc.role) << " in epoch " << rc.epoch;
+  if (rc.role == PaxosRole::kElecting) m_elections_->Inc();
+  m_quorum_size_->Set(static_cast<int64_t>(rc.quorum.size()));
+  m_is_leader_->Set(rc.role == PaxosRole::kLeader ? 1 : 0);
   if (rc.quorum.empty()) quorum_since_ms_ = 0;
   else if (!had_quorum || quorum_since_ms_ == 0) quorum_since_ms_ = WallMs();
   if (rc.role != PaxosRole::kLeader) FailWaiters(TryAgain("mon." + name_ + " is no longer the leader"));
@@ -339,6 +358,12 @@ void Monitor::OnRoleChange(const RoleChange& rc) {
 }
 
 void Monitor::OnProposalOutcome(const ProposalOutcome& o) {
+  auto at = proposed_at_.find(o.id);
+  if (at != proposed_at_.end()) {
+    if (o.status.ok())
+      m_commit_latency_->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - at->second).count());
+    proposed_at_.erase(at);
+  }
   auto it = in_flight_.find(o.id);
   if (it == in_flight_.end()) return;
   std::vector<PendingWrite> ws = std::move(it->second);

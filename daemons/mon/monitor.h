@@ -30,6 +30,7 @@
 #include "admin.pb.h"
 #include "common/asio_event_loop.h"
 #include "common/config.h"
+#include "common/metrics.h"
 #include "common/msg/tcp_messenger.h"
 #include "daemons/mon/admin_server.h"
 #include "daemons/mon/cluster_maps.h"
@@ -108,6 +109,16 @@ class Monitor : public PaxosApplication, public msg::Dispatcher {
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<Subscriptions> subs_;
   OsdMonitor osd_mon_;
+  // Metrics (common/metrics.h), served at /metrics.
+  Counter* m_commits_;
+  Counter* m_commands_ok_;
+  Counter* m_commands_err_;
+  Counter* m_elections_;
+  Gauge* m_quorum_size_;
+  Gauge* m_is_leader_;
+  Gauge* m_version_;
+  Histogram* m_commit_latency_;
+  std::map<uint64_t, std::chrono::steady_clock::time_point> proposed_at_;
   EventLoop::TimerId osd_tick_timer_ = 0;
 
   ClusterMaps maps_;         // committed

@@ -153,3 +153,28 @@ TEST_CASE("bad input to admin commands gets an error and the monitors keep servi
   CHECK(ls.out == "good\n");
   CHECK(c.Cli("-s").exit_code == 0);
 }
+
+TEST_CASE("monitors serve Prometheus metrics", "[qa][mon]") {
+  TestCluster c(3);
+  REQUIRE(c.Create().ok());
+  REQUIRE(c.WaitForQuorum(3));
+  REQUIRE(c.Cli("osd pool create m 8").exit_code == 0);
+  int leader = -1;
+  for (int i = 0; i < c.num_mons(); ++i)
+    if (c.MonName(i) == c.Leader()) leader = i;
+  REQUIRE(leader >= 0);
+  // Scraped with a plain HTTP/1.0 request over bash's /dev/tcp: no client library involved.
+  std::string get = "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(c.MetricsPort(leader)) +
+                    "; printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3";
+  ProcResult r;
+  REQUIRE(WaitFor([&] {
+    r = RunShell("bash -c \"" + get + "\"");
+    return r.out.find("nacre_mon_commit_latency_seconds_count 1") != std::string::npos;
+  }, 30));
+  INFO(r.out);
+  CHECK(r.out.find("HTTP/1.0 200") == 0);
+  CHECK(r.out.find("nacre_mon_is_leader 1") != std::string::npos);
+  CHECK(r.out.find("nacre_mon_quorum_size 3") != std::string::npos);
+  CHECK(r.out.find("nacre_mon_commands_total{result=\"ok\"}") != std::string::npos);
+  CHECK(r.out.find("nacre_mon_paxos_commits_total 1") != std::string::npos);
+}

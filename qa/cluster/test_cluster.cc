@@ -89,7 +89,8 @@ TestCluster::~TestCluster() {
 }
 
 Status TestCluster::Create(const std::string& extra_conf) {
-  int base = FreePortRun(2 * num_mons());
+  // Per monitor: messenger, admin (messenger + 1), and /metrics.
+  int base = FreePortRun(3 * num_mons());
   if (base < 0) return IOError("no free ports");
   std::string members;
   for (int i = 0; i < num_mons(); ++i) {
@@ -104,8 +105,14 @@ Status TestCluster::Create(const std::string& extra_conf) {
                        << "\nmon host = " << mon_host_ << "\nmon initial members = " << members
                        << "\nkeyring = " << dir_ << "/keyring\nrun dir = " << dir_
                        << "\nlog level = " << (getenv("NACRE_TEST_LOG_LEVEL") ? getenv("NACRE_TEST_LOG_LEVEL") : "info")
-                       << "\nmetrics port = -1\n" << extra_conf << "\n[mon]\nmon data = " << dir_
+                       << "\n" << extra_conf << "\n[mon]\nmon data = " << dir_
                        << "/mon.$id\nlog file = " << dir_ << "/mon.$id.log\n";
+  std::ofstream conf(conf_, std::ios::app);
+  for (int i = 0; i < num_mons(); ++i) {
+    metrics_ports_.push_back(base + 2 * num_mons() + i);
+    conf << "[mon." << names_[i] << "]\nmetrics port = " << metrics_ports_.back() << "\n";
+  }
+  conf.close();
   for (int i = 0; i < num_mons(); ++i) {
     ProcResult r = RunShell(BuildDir() + "/daemons/mon/nacre-mon --id " + names_[i] + " -c " + conf_ + " --mkfs");
     if (r.exit_code != 0) return IOError("mkfs mon." + names_[i] + ": " + r.out);

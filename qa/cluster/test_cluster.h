@@ -59,6 +59,8 @@ class TestCluster {
   // The current leader's name, via quorum_status ("" if none answers).
   std::string Leader();
 
+  // Where monitor i serves /metrics.
+  int MetricsPort(int i) const { return metrics_ports_[static_cast<size_t>(i)]; }
   const std::string& dir() const { return dir_; }
   const std::string& conf() const { return conf_; }
   std::string admin_secret() const { return admin_secret_; }
@@ -68,6 +70,7 @@ class TestCluster {
   std::string dir_, conf_, mon_host_, admin_secret_;
   std::vector<std::string> names_;
   std::vector<pid_t> pids_;
+  std::vector<int> metrics_ports_;
 };
 
 // Where the build put the binaries (set by CMake).
