@@ -135,7 +135,16 @@ void RegisterMonCommands(CLI::App& app, Context& ctx) {
       bool last = sp == std::string::npos;
       auto it = groups.find(path);
       if (it == groups.end()) {
-        CLI::App* sub = parent->add_subcommand(word, last ? def.help : "");
+        static const std::map<std::string, std::string> kGroupHelp = {
+            {"mon", "monitor status"},
+            {"osd", "OSDs, pools and erasure-code profiles"},
+            {"osd pool", "create, list, inspect, change and remove pools"},
+            {"osd erasure-code-profile", "erasure-code profiles"},
+            {"auth", "entities, their keys and caps"},
+            {"config", "central configuration"},
+            {"fs", "filesystems"}};
+        auto gh = kGroupHelp.find(path);
+        CLI::App* sub = parent->add_subcommand(word, last ? def.help : gh != kGroupHelp.end() ? gh->second : "");
         if (!last) sub->require_subcommand(1);
         it = groups.emplace(path, sub).first;
       }
