@@ -19,11 +19,26 @@ class Bytes {
  public:
   Bytes() = default;
   // Takes ownership of `s` without copying its contents.
-  explicit Bytes(std::string&& s)
-      : base_(std::make_shared<const std::string>(std::move(s))), off_(0), len_(base_->size()) {}
+  explicit Bytes(std::string&& s) {
+    auto owner = std::make_shared<const std::string>(std::move(s));
+    len_ = owner->size();
+    base_ = std::shared_ptr<const char>(owner, owner->data());
+  }
   static Bytes Copy(std::string_view v) { return Bytes(std::string(v)); }
 
-  const char* data() const { return base_ ? base_->data() + off_ : nullptr; }
+  // A buffer of n bytes that is not zero-filled first: for a receiver that
+  // is about to overwrite all of it (a frame payload off the socket). Fill
+  // it through *writable before sharing the Bytes.
+  static Bytes Uninitialized(size_t n, char** writable) {
+    std::shared_ptr<char[]> buf(new char[n > 0 ? n : 1]);
+    *writable = buf.get();
+    Bytes b;
+    b.base_ = std::shared_ptr<const char>(buf, buf.get());
+    b.len_ = n;
+    return b;
+  }
+
+  const char* data() const { return base_ ? base_.get() + off_ : nullptr; }
   size_t size() const { return len_; }
   bool empty() const { return len_ == 0; }
   std::string_view view() const { return {data() ? data() : "", len_}; }
@@ -42,7 +57,9 @@ class Bytes {
   bool operator==(const Bytes& o) const { return view() == o.view(); }
 
  private:
-  std::shared_ptr<const std::string> base_;
+  // Points at the start of the owner's bytes; the owner (a string or a raw
+  // buffer) lives as long as any Bytes sharing it.
+  std::shared_ptr<const char> base_;
   size_t off_ = 0;
   size_t len_ = 0;
 };

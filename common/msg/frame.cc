@@ -75,8 +75,8 @@ Status FrameDecoder::Fail(Status s) {
   error_ = s;
   header_.clear();
   header_.shrink_to_fit();
-  payload_.clear();
-  payload_.shrink_to_fit();
+  payload_ = Bytes();
+  payload_buf_ = nullptr;
   return s;
 }
 
@@ -116,12 +116,13 @@ Status FrameDecoder::FinishHeader() {
   payload_have_ = 0;
   payload_crc_run_ = 0;
   if (payload_len_ == 0) {
-    payload_.clear();
+    payload_ = Bytes();
+    payload_buf_ = nullptr;
     return FinishPayload();
   }
   // The one allocation of the payload: it becomes the message's Bytes as is.
-  payload_ = std::string();
-  payload_.resize(payload_len_);
+  // (Not zero-filled: the socket overwrites every byte before it is read.)
+  payload_ = Bytes::Uninitialized(payload_len_, &payload_buf_);
   stage_ = Stage::kPayload;
   return Status::OK();
 }
@@ -163,7 +164,7 @@ Result<size_t> FrameDecoder::Feed(const char* data, size_t len) {
       }
       case Stage::kPayload: {
         size_t n = std::min(len - used, payload_len_ - payload_have_);
-        std::memcpy(payload_.data() + payload_have_, data + used, n);
+        std::memcpy(payload_buf_ + payload_have_, data + used, n);
         used += n;
         Status s = CommitPayload(n);  // fails the decoder itself on a bad crc
         if (!s.ok()) return s;
@@ -177,7 +178,7 @@ Result<size_t> FrameDecoder::Feed(const char* data, size_t len) {
 
 std::span<char> FrameDecoder::PayloadWindow() {
   if (stage_ != Stage::kPayload) return {};
-  return {payload_.data() + payload_have_, payload_len_ - payload_have_};
+  return {payload_buf_ + payload_have_, payload_len_ - payload_have_};
 }
 
 Status FrameDecoder::CommitPayload(size_t n) {
@@ -185,7 +186,7 @@ Status FrameDecoder::CommitPayload(size_t n) {
   if (stage_ != Stage::kPayload) return n == 0 ? Status::OK() : Fail(Invalid("payload commit outside payload stage"));
   if (n > payload_len_ - payload_have_) return Fail(Invalid("payload commit past the frame"));
   // Checksummed as it arrives, while the bytes are still in cache.
-  payload_crc_run_ = Crc32c(payload_.data() + payload_have_, n, payload_crc_run_);
+  payload_crc_run_ = Crc32c(payload_buf_ + payload_have_, n, payload_crc_run_);
   payload_have_ += n;
   if (payload_have_ == payload_len_) {
     Status s = FinishPayload();
@@ -201,9 +202,10 @@ Frame FrameDecoder::TakeFrame() {
   f.ack = ack_;
   f.msg.type = type_;
   f.msg.header = std::move(header_);
-  if (payload_len_ > 0) f.msg.payload = Bytes(std::move(payload_));
+  if (payload_len_ > 0) f.msg.payload = std::move(payload_);
   header_ = std::string();
-  payload_ = std::string();
+  payload_ = Bytes();
+  payload_buf_ = nullptr;
   payload_have_ = 0;
   fixed_have_ = 0;
   stage_ = Stage::kFixed;

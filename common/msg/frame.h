@@ -132,7 +132,8 @@ class FrameDecoder {
   uint32_t payload_crc_ = 0;
 
   std::string header_;
-  std::string payload_;
+  Bytes payload_;                 // becomes the message's payload as is
+  char* payload_buf_ = nullptr;   // payload_'s bytes, writable until the frame is taken
   size_t payload_have_ = 0;
   uint32_t payload_crc_run_ = 0;  // crc32c of payload_[0, payload_have_)
 };
