@@ -77,14 +77,19 @@ void FramePipe::StartRead() {
   }
 }
 
-void FramePipe::OnRead(const boost::system::error_code& ec, size_t n) {
+bool FramePipe::ReadDone(const boost::system::error_code& ec) {
   reading_ = false;
-  if (closed_) return;
+  if (closed_) return false;
   if (ec) {
     Fail(IOError(ec == asio::error::eof ? "connection closed by peer" : "read: " + ec.message()));
-    return;
+    return false;
   }
   last_rx_ = loop_.Now();
+  return true;
+}
+
+void FramePipe::OnRead(const boost::system::error_code& ec, size_t n) {
+  if (!ReadDone(ec)) return;
   Consume(n);
   if (closed_) return;
   if (auto owner = owner_.lock()) owner->OnPipeReadBatchEnd(shared_from_this());
@@ -92,13 +97,7 @@ void FramePipe::OnRead(const boost::system::error_code& ec, size_t n) {
 }
 
 void FramePipe::OnDirectRead(const boost::system::error_code& ec, size_t n) {
-  reading_ = false;
-  if (closed_) return;
-  if (ec) {
-    Fail(IOError(ec == asio::error::eof ? "connection closed by peer" : "read: " + ec.message()));
-    return;
-  }
-  last_rx_ = loop_.Now();
+  if (!ReadDone(ec)) return;
   Status s = decoder_.CommitPayload(n);
   if (!s.ok()) {
     Fail(s);

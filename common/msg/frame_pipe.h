@@ -96,6 +96,9 @@ class FramePipe : public std::enable_shared_from_this<FramePipe> {
 
  private:
   void StartRead();
+  // Shared start of both read completions: false (after failing the pipe
+  // on an error) when there is nothing to consume.
+  bool ReadDone(const boost::system::error_code& ec);
   void OnRead(const boost::system::error_code& ec, size_t n);
   void OnDirectRead(const boost::system::error_code& ec, size_t n);
   // Feeds staged bytes to the decoder and delivers complete frames.

@@ -446,15 +446,7 @@ void TcpConnection::Fault(const Status& why) {
     NLOG(ms, kWarn) << msgr_->my_name_ << ": closing connection with " << peer_name_ << " ("
                     << (pipe_ ? pipe_->remote() : addr_.ToString()) << "): " << why.ToString();
   }
-  if (pipe_) {
-    pipe_->Close();
-    pipe_.reset();
-  }
-  if (connect_sock_) {
-    boost::system::error_code ec;
-    connect_sock_->close(ec);
-    connect_sock_.reset();
-  }
+  DropSockets();
   hs_.reset();
   ctl_q_.clear();
   {
@@ -517,10 +509,7 @@ void TcpConnection::OnTick() {
   if (state_ != State::kClosed) ScheduleTick();
 }
 
-void TcpConnection::Close(const std::string& why, bool notify) {
-  if (state_ == State::kClosed) return;
-  NLOG(ms, kDebug) << msgr_->my_name_ << ": connection with " << peer_name_ << " closed: " << why;
-  state_ = State::kClosed;
+void TcpConnection::DropSockets() {
   if (pipe_) {
     pipe_->Close();
     pipe_.reset();
@@ -530,6 +519,13 @@ void TcpConnection::Close(const std::string& why, bool notify) {
     connect_sock_->close(ec);
     connect_sock_.reset();
   }
+}
+
+void TcpConnection::Close(const std::string& why, bool notify) {
+  if (state_ == State::kClosed) return;
+  NLOG(ms, kDebug) << msgr_->my_name_ << ": connection with " << peer_name_ << " closed: " << why;
+  state_ = State::kClosed;
+  DropSockets();
   if (tick_timer_) loop_.Cancel(tick_timer_);
   if (reconnect_timer_) loop_.Cancel(reconnect_timer_);
   tick_timer_ = reconnect_timer_ = 0;

@@ -96,6 +96,8 @@ class TcpConnection final : public Connection, public PipeOwner, public std::ena
   void OnHandshakeDone(const ClientHandshakeResult& r);
   // A socket-level failure: reconnect, stand by or close, by role and policy.
   void Fault(const Status& why);
+  // Closes the current socket (established or still connecting), if any.
+  void DropSockets();
   void ScheduleReconnect();
   void ScheduleTick();
   void OnTick();
