@@ -28,14 +28,6 @@ class ClusterMaps {
   // so a bad value leaves the maps unchanged.
   Status Apply(const proto::MonUpdate& u);
 
-  // Applies the OSDMap part alone: also how clients advance their own copy
-  // of the OSDMap from incrementals (check_epoch: inc must be the next one).
-  // The monitors apply committed values without the check: a value decided
-  // by an earlier leader may commit after others, and every monitor
-  // re-stamps it the same way, so they still agree.
-  static Status ApplyOsdMapIncremental(const proto::OSDMapIncremental& inc, proto::OSDMapProto* m,
-                                       bool check_epoch = true);
-
   const proto::ClusterMapsProto& proto() const { return p_; }
   const proto::MonMapProto& monmap() const { return p_.monmap(); }
   const proto::OSDMapProto& osdmap() const { return p_.osdmap(); }

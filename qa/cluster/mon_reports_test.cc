@@ -13,6 +13,7 @@
 #include "common/asio_event_loop.h"
 #include "common/msg/tcp_messenger.h"
 #include "daemons/mon/cluster_maps.h"
+#include "librados/osdmap_incremental.h"
 #include "librados/mon_client.h"
 #include "messenger.pb.h"
 #include "mon.pb.h"
@@ -54,7 +55,7 @@ class FakeDaemon : public msg::Dispatcher {
           ++fulls_;
         }
         for (const auto& inc : maps.osdmap_incrementals()) {
-          if (mon::ClusterMaps::ApplyOsdMapIncremental(inc, &osdmap_).ok()) ++incrementals_;
+          if (monc::ApplyOsdMapIncremental(inc, &osdmap_).ok()) ++incrementals_;
           else ++bad_incrementals_;
         }
       }

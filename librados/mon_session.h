@@ -1,0 +1,75 @@
+// MonSession: a daemon's or client's messenger session with the monitors.
+//
+// It keeps one connection to one monitor at a time, subscribes there to the
+// OSDMap (and MonMap), applies the incrementals it receives to its own copy,
+// and calls `on_osdmap` after every change. When that monitor goes away (its
+// connection resets, or nothing arrives for `hunt_timeout` while maps are
+// wanted) it hunts: it moves to another monitor, chosen round-robin from a
+// random start, and subscribes again from the epoch it holds, so nothing is
+// missed and nothing is applied twice.
+//
+// It is not a Dispatcher of its own: the owner's dispatcher hands it every
+// message (HandleMessage returns false for what is not its business), as
+// PaxosDriver does, because a messenger has one dispatcher. Everything runs
+// on the messenger's loop.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/event_loop.h"
+#include "common/msg/messenger.h"
+#include "mon.pb.h"
+
+namespace nacre::monc {
+
+class MonSession {
+ public:
+  struct Options {
+    std::vector<msg::EntityAddr> mons;          // mon_host, in monmap order is not required
+    std::vector<std::string> mon_names;         // "mon.a"...; empty: learnt from the MonMap ("mon.<rank>" until then)
+    EventLoop::Duration hunt_timeout = std::chrono::seconds(3);
+    std::function<void(const proto::OSDMapProto&)> on_osdmap;
+  };
+
+  MonSession(msg::Messenger* ms, Options opts);
+  ~MonSession();
+
+  // Connects and subscribes. Call on the loop.
+  void Start();
+  void Stop();
+
+  // True if `m` was a monitor message this session consumed.
+  bool HandleMessage(const msg::ConnectionRef& con, const msg::Message& m);
+  // Connection reset: if it was our monitor's, hunt.
+  void HandleReset(const msg::ConnectionRef& con);
+
+  // Sends to the current monitor (boot, beacons, failure reports).
+  Status SendToMon(msg::Message m);
+
+  const proto::OSDMapProto& osdmap() const { return osdmap_; }
+  const proto::MonMapProto& monmap() const { return monmap_; }
+  size_t hunts() const { return hunts_; }
+  std::string current_mon() const;
+
+ private:
+  void Connect(size_t index);
+  void Subscribe();
+  void Hunt(const char* why);
+  void ArmTimer();
+  std::string NameOf(size_t index) const;
+
+  msg::Messenger* ms_;
+  Options opts_;
+  size_t current_ = 0;
+  msg::ConnectionRef con_;
+  proto::OSDMapProto osdmap_;
+  proto::MonMapProto monmap_;
+  EventLoop::Duration last_heard_{0};
+  EventLoop::TimerId timer_ = 0;
+  size_t hunts_ = 0;
+  bool running_ = false;
+};
+
+}  // namespace nacre::monc
