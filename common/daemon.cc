@@ -29,6 +29,14 @@ int RunDaemon(int argc, char** argv, const std::string& type, const std::string&
   AsioEventLoop loop;
   DaemonEnv env{config, loop, args, {}, {}};
   MetricsServer metrics(loop.io());
+  s = start(env);
+  if (!s.ok()) {
+    std::cerr << argv[0] << " " << config.entity() << ": " << s.ToString() << "\n";
+    NLOG(general, kError) << "start failed: " << s.ToString();
+    return 1;
+  }
+  // A one-shot job (--mkfs) stops the loop in start(): nothing to serve.
+  if (loop.io().stopped()) return 0;
   int64_t mport = config.GetInt("metrics_port");
   if (mport >= 0) {
     s = metrics.Start(config.GetString("public_addr"), static_cast<uint16_t>(mport));
@@ -36,12 +44,6 @@ int RunDaemon(int argc, char** argv, const std::string& type, const std::string&
       std::cerr << argv[0] << ": " << s.ToString() << "\n";
       return 1;
     }
-  }
-  s = start(env);
-  if (!s.ok()) {
-    std::cerr << argv[0] << " " << config.entity() << ": " << s.ToString() << "\n";
-    NLOG(general, kError) << "start failed: " << s.ToString();
-    return 1;
   }
   std::string pid_path;
   if (!config.GetString("run_dir").empty()) {

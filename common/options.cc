@@ -24,6 +24,24 @@ const OptionDef kOptions[] = {
     {"mon_osd_report_timeout", OptType::kSeconds, "30", "an OSD without a beacon for this long is marked down"},
     {"mon_command_timeout", OptType::kSeconds, "10", "how long a write command may wait for its commit"},
 
+    // --- OSD object store (daemons/osd/store/object_store.h)
+    {"osd_data", OptType::kString, "", "OSD data directory: its object store (RocksDB in db/, large extents in data/)"},
+    {"osd_store_inline_max", OptType::kSize, "64K", "writes smaller than this are stored inside RocksDB; larger ones go once to the data files"},
+    {"osd_store_data_file_max", OptType::kSize, "1G", "a data file is sealed and a new one started at this size"},
+    {"osd_store_max_object_size", OptType::kSize, "128M", "largest object the store accepts (E2BIG beyond)"},
+    {"osd_store_max_xattr_size", OptType::kSize, "64K", "largest xattr value"},
+    {"osd_store_max_omap_key_size", OptType::kSize, "4K", "largest omap (and collection kv) key"},
+    {"osd_store_max_omap_value_size", OptType::kSize, "1M", "largest omap (and collection kv) value"},
+    {"osd_store_max_txn_ops", OptType::kInt, "1024", "most operations one transaction may hold"},
+    {"osd_store_max_queued_txns", OptType::kInt, "1024", "transactions waiting for the commit thread before submitters block"},
+    {"osd_store_max_group_txns", OptType::kInt, "256", "most transactions committed together in one synced write"},
+
+    // --- OSD daemon
+    {"osd_crush_host", OptType::kString, "", "host bucket this OSD sits under in CRUSH; empty: the machine's hostname"},
+    {"osd_device_class", OptType::kString, "hdd", "CRUSH device class of this OSD (hdd, ssd, nvme)"},
+    {"osd_beacon_interval", OptType::kSeconds, "5", "seconds between beacons to the monitors"},
+    {"osd_auth_entity", OptType::kString, "client.bootstrap-osd", "entity (and keyring key) an OSD uses with the monitors"},
+
     // --- logging
     {"log_level", OptType::kString, "info", "default level of every subsystem: error|warn|info|debug|trace"},
     {"log_file", OptType::kString, "", "log to this file instead of stderr"},

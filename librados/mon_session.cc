@@ -108,6 +108,15 @@ void MonSession::HandleReset(const msg::ConnectionRef& con) {
   if (running_ && con == con_) Hunt("connection reset");
 }
 
+bool MonSession::SwitchTo(const std::string& mon_name) {
+  for (size_t i = 0; i < opts_.mons.size(); ++i) {
+    if (NameOf(i) != mon_name) continue;
+    if (i != current_ || !con_) Connect(i);
+    return true;
+  }
+  return false;
+}
+
 Status MonSession::SendToMon(msg::Message m) {
   if (!con_) return TryAgain("no monitor session");
   return con_->Send(std::move(m));

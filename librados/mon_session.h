@@ -47,6 +47,9 @@ class MonSession {
 
   // Sends to the current monitor (boot, beacons, failure reports).
   Status SendToMon(msg::Message m);
+  // Moves to the named monitor ("mon.b"), e.g. the leader an OSD must boot
+  // with; false if the name is unknown.
+  bool SwitchTo(const std::string& mon_name);
 
   const proto::OSDMapProto& osdmap() const { return osdmap_; }
   const proto::MonMapProto& monmap() const { return monmap_; }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local cluster: installs what is needed, builds, and runs a Nacre
-# cluster on 127.0.0.1 under one state directory.
+# cluster on 127.0.0.1 under one state directory: 3 monitors and
+# NACRE_NUM_OSDS (3) OSDs, each OSD under its own CRUSH host.
 #
 #   scripts/cluster.sh start    install, build, create (first time) and start
 #   scripts/cluster.sh stop     stop every daemon this cluster started
@@ -15,6 +16,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STATE=${NACRE_STATE_DIR:-$ROOT/run/cluster}
 BUILD=${NACRE_BUILD_DIR:-$ROOT/build}
 MONS=(a b c)
+NUM_OSDS=${NACRE_NUM_OSDS:-3}
 MON_BASE_PORT=${NACRE_MON_PORT:-6789}   # mon i: messenger BASE+2i, admin BASE+2i+1
 CONF=$STATE/nacre.conf
 BIN=$BUILD
@@ -34,7 +36,7 @@ wait_for_quorum() {
 }
 
 create() {
-  mkdir -p "$STATE"/{log,run}
+  mkdir -p "$STATE"/{log,run,osd}
   local fsid mon_host="" members=""
   fsid=$(cat /proc/sys/kernel/random/uuid)
   for i in "${!MONS[@]}"; do
@@ -51,6 +53,9 @@ create() {
 	caps mon = "allow *"
 	caps osd = "allow *"
 	caps mds = "allow *"
+[client.bootstrap-osd]
+	key = $(head -c 32 /dev/urandom | base64)
+	caps mon = "allow profile bootstrap-osd"
 KEYS
   umask 022
   cat >"$CONF" <<CONF
@@ -66,6 +71,10 @@ log level = info
 mon data = $STATE/mon/\$id
 log file = $STATE/log/mon.\$id.log
 CONF
+  # One CRUSH host per local OSD, so 3-way replication has 3 failure domains.
+  for ((i = 0; i < NUM_OSDS; i++)); do
+    "$BIN/daemons/osd/nacre-osd" -c "$CONF" --name "osd.local-$i" --osd_data "$STATE/osd/$i" --mkfs >/dev/null
+  done
   mkdir -p "$STATE/mon"
   for m in "${MONS[@]}"; do
     "$BIN/daemons/mon/nacre-mon" --id "$m" -c "$CONF" --mkfs >/dev/null
@@ -77,6 +86,29 @@ start_daemons() {
   for m in "${MONS[@]}"; do
     pid_alive "$STATE/run/mon.$m.pid" && continue
     nohup "$BIN/daemons/mon/nacre-mon" --id "$m" -c "$CONF" >>"$STATE/log/mon.$m.out" 2>&1 &
+  done
+  for ((i = 0; i < NUM_OSDS; i++)); do
+    # Local OSDs are named by their slot (osd.local-N: its pid file, its
+    # config section); the monitors give each its numeric id at boot.
+    pid_alive "$STATE/run/osd.local-$i.pid" && continue
+    nohup "$BIN/daemons/osd/nacre-osd" -c "$CONF" --name "osd.local-$i" --osd_data "$STATE/osd/$i" \
+      --osd_crush_host "local-$i" --log_file "$STATE/log/osd-$i.log" >>"$STATE/log/osd-$i.out" 2>&1 &
+  done
+  # Wait for the pid files, so `stop` right after `start` finds every daemon.
+  local deadline=$((SECONDS + 30))
+  for f in "${MONS[@]/#/mon.}" $(seq -f "osd.local-%g" 0 $((NUM_OSDS - 1))); do
+    until [ -s "$STATE/run/$f.pid" ]; do
+      [ $SECONDS -lt $deadline ] || die "$f did not start (logs: $STATE/log)"
+      sleep 0.1
+    done
+  done
+}
+
+wait_for_osds() {
+  local deadline=$((SECONDS + 60))
+  until nacre -s 2>/dev/null | grep -q "$NUM_OSDS osds: $NUM_OSDS up, $NUM_OSDS in"; do
+    [ $SECONDS -lt $deadline ] || die "OSDs did not all boot in 60 s (logs: $STATE/log)"
+    sleep 0.2
   done
 }
 
@@ -93,6 +125,7 @@ cmd_start() {
   [ -f "$CONF" ] || create
   start_daemons
   wait_for_quorum
+  wait_for_osds
   link_conf
   nacre osd pool create rbd >/dev/null
   nacre -s

@@ -446,6 +446,7 @@ void Monitor::HandleOsdMessage(const msg::ConnectionRef& con, const msg::Message
     }
     rep.mutable_status()->set_code(st.err());
     rep.mutable_status()->set_message(st.message());
+    if (!Quorum().leader_name.empty()) rep.set_leader("mon." + Quorum().leader_name);
     return send_reply(rep);
   }
   if (!px.IsActiveLeader()) {

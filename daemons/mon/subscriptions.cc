@@ -13,7 +13,7 @@ Status Subscriptions::Subscribe(const msg::ConnectionRef& con, const proto::MonS
   } else {
     it->second.want = sub;
   }
-  SendUpdates(&it->second, maps);
+  SendUpdates(&it->second, maps, /*always=*/true);
   return Status::OK();
 }
 
@@ -23,14 +23,14 @@ void Subscriptions::Publish(const ClusterMaps& maps) {
       it = subs_.erase(it);
       continue;
     }
-    SendUpdates(&it->second, maps);
+    SendUpdates(&it->second, maps, /*always=*/false);
     ++it;
   }
 }
 
 void Subscriptions::Drop(const msg::ConnectionRef& con) { subs_.erase(con.get()); }
 
-void Subscriptions::SendUpdates(Sub* s, const ClusterMaps& maps) {
+void Subscriptions::SendUpdates(Sub* s, const ClusterMaps& maps, bool always) {
   proto::MonMaps out;
   bool any = false;
   auto& w = s->want;
@@ -58,7 +58,7 @@ void Subscriptions::SendUpdates(Sub* s, const ClusterMaps& maps) {
     w.set_config_have(maps.config().epoch());
     any = true;
   }
-  if (!any) return;
+  if (!any && !always) return;
   // Maps can outgrow a frame's header limit: they travel as the payload.
   msg::Message m;
   m.type = proto::MSG_MON_MAPS;

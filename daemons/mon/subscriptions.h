@@ -1,8 +1,9 @@
 // Subscriptions: daemons and clients that follow the cluster maps.
 //
 // A subscriber sends MonSubscribe with the epochs it holds; it is sent what
-// it lacks at once and again after every commit, for as long as its
-// connection lives. OSDMap changes go out as incrementals when the monitor
+// it lacks at once (an empty MonMaps if nothing: the answer doubles as a
+// keepalive for the subscriber) and again after every commit, for as long as
+// its connection lives. OSDMap changes go out as incrementals when the monitor
 // still has them (ClusterMaps keeps recent ones), as a full map otherwise.
 // Per-subscriber state is a few integers; the number of subscribers is
 // bounded (kMaxSubscribers) so a flood of connections cannot grow it without
@@ -33,7 +34,9 @@ class Subscriptions {
     msg::ConnectionRef con;
     proto::MonSubscribe want;  // *_have advance as we send
   };
-  void SendUpdates(Sub* s, const ClusterMaps& maps);
+  // `always`: answer even when nothing is new (an empty MonMaps), so a
+  // subscriber that re-subscribes can tell a live monitor from a dead one.
+  void SendUpdates(Sub* s, const ClusterMaps& maps, bool always);
 
   std::map<const msg::Connection*, Sub> subs_;
 };

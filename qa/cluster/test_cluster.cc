@@ -83,6 +83,7 @@ TestCluster::TestCluster(int num_mons) {
 }
 
 TestCluster::~TestCluster() {
+  for (size_t i = 0; i < osd_pids_.size(); ++i) KillOsd(static_cast<int>(i));
   for (size_t i = 0; i < pids_.size(); ++i) KillMon(static_cast<int>(i));
   std::error_code ec;
   if (!getenv("NACRE_KEEP_TEST_DIR")) std::filesystem::remove_all(dir_, ec);
@@ -100,7 +101,8 @@ Status TestCluster::Create(const std::string& extra_conf) {
   std::string admin_key = GenerateKey();
   admin_secret_ = *Base64Decode(admin_key);
   std::ofstream(dir_ + "/keyring") << "[mon.]\n\tkey = " << GenerateKey() << "\n[client.admin]\n\tkey = " << admin_key
-                                   << "\n\tcaps mon = \"allow *\"\n";
+                                   << "\n\tcaps mon = \"allow *\"\n[client.bootstrap-osd]\n\tkey = " << GenerateKey()
+                                   << "\n\tcaps mon = \"allow profile bootstrap-osd\"\n";
   std::ofstream(conf_) << "[global]\nfsid = " << "00000000-0000-4000-8000-" << base << "0000000"
                        << "\nmon host = " << mon_host_ << "\nmon initial members = " << members
                        << "\nkeyring = " << dir_ << "/keyring\nrun dir = " << dir_
@@ -121,10 +123,10 @@ Status TestCluster::Create(const std::string& extra_conf) {
   return Status::OK();
 }
 
-Status TestCluster::StartMon(int i) {
-  if (MonRunning(i)) return Status::OK();
-  std::string bin = BuildDir() + "/daemons/mon/nacre-mon";
-  std::string out = dir_ + "/mon." + names_[i] + ".out";
+namespace {
+
+// Starts `argv` with stdout and stderr appended to `out`.
+Result<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& out) {
   pid_t pid = fork();
   if (pid < 0) return IOError("fork failed");
   if (pid == 0) {
@@ -133,26 +135,63 @@ Status TestCluster::StartMon(int i) {
       dup2(fileno(f), 1);
       dup2(fileno(f), 2);
     }
-    execl(bin.c_str(), bin.c_str(), "--id", names_[i].c_str(), "-c", conf_.c_str(), static_cast<char*>(nullptr));
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
     _exit(127);
   }
-  pids_[static_cast<size_t>(i)] = pid;
+  return pid;
+}
+
+void KillAndReap(pid_t* pid) {
+  if (*pid <= 0) return;
+  kill(*pid, SIGKILL);
+  waitpid(*pid, nullptr, 0);
+  *pid = -1;
+}
+
+bool Running(pid_t pid) { return pid > 0 && waitpid(pid, nullptr, WNOHANG) == 0; }
+
+}  // namespace
+
+Status TestCluster::StartMon(int i) {
+  if (MonRunning(i)) return Status::OK();
+  NACRE_ASSIGN_OR_RETURN(pids_[static_cast<size_t>(i)],
+                         Spawn({BuildDir() + "/daemons/mon/nacre-mon", "--id", names_[i], "-c", conf_},
+                               dir_ + "/mon." + names_[i] + ".out"));
   return Status::OK();
 }
 
-void TestCluster::KillMon(int i) {
-  pid_t& pid = pids_[static_cast<size_t>(i)];
-  if (pid <= 0) return;
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  pid = -1;
+void TestCluster::KillMon(int i) { KillAndReap(&pids_[static_cast<size_t>(i)]); }
+
+bool TestCluster::MonRunning(int i) const { return Running(pids_[static_cast<size_t>(i)]); }
+
+Result<int> TestCluster::AddOsd() {
+  int n = static_cast<int>(osd_pids_.size());
+  std::string data = dir_ + "/osd-" + std::to_string(n);
+  ProcResult r = RunShell(BuildDir() + "/daemons/osd/nacre-osd -c " + conf_ + " --name osd.slot-" + std::to_string(n) +
+                          " --osd_data " + data + " --mkfs");
+  if (r.exit_code != 0) return IOError("mkfs osd-" + std::to_string(n) + ": " + r.out);
+  osd_pids_.push_back(-1);
+  NACRE_RETURN_IF_ERROR(StartOsd(n));
+  return n;
 }
 
-bool TestCluster::MonRunning(int i) const {
-  pid_t pid = pids_[static_cast<size_t>(i)];
-  if (pid <= 0) return false;
-  return waitpid(pid, nullptr, WNOHANG) == 0;
+Status TestCluster::StartOsd(int n) {
+  if (OsdRunning(n)) return Status::OK();
+  std::string tag = std::to_string(n);
+  NACRE_ASSIGN_OR_RETURN(osd_pids_[static_cast<size_t>(n)],
+                         Spawn({BuildDir() + "/daemons/osd/nacre-osd", "-c", conf_, "--name", "osd.slot-" + tag,
+                                "--osd_data", dir_ + "/osd-" + tag,
+                                "--osd_crush_host", "host-" + tag, "--log_file", dir_ + "/osd-" + tag + ".log"},
+                               dir_ + "/osd-" + tag + ".out"));
+  return Status::OK();
 }
+
+void TestCluster::KillOsd(int n) { KillAndReap(&osd_pids_[static_cast<size_t>(n)]); }
+
+bool TestCluster::OsdRunning(int n) const { return Running(osd_pids_[static_cast<size_t>(n)]); }
 
 Result<proto::CommandReply> TestCluster::Command(const std::string& prefix,
                                                  const std::map<std::string, std::string>& args, double timeout_secs) {

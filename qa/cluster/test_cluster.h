@@ -46,6 +46,13 @@ class TestCluster {
   std::string MonName(int i) const { return names_[i]; }
   int num_mons() const { return static_cast<int>(names_.size()); }
 
+  // OSD processes (nacre-osd): data in DIR/osd-N, each under its own CRUSH
+  // host "host-N". AddOsd runs --mkfs and starts it; returns N.
+  Result<int> AddOsd();
+  Status StartOsd(int n);
+  void KillOsd(int n);
+  bool OsdRunning(int n) const;
+
   // Sends one admin command, signed as client.admin, to any monitor.
   Result<proto::CommandReply> Command(const std::string& prefix, const std::map<std::string, std::string>& args = {},
                                       double timeout_secs = 30);
@@ -70,6 +77,7 @@ class TestCluster {
   std::string dir_, conf_, mon_host_, admin_secret_;
   std::vector<std::string> names_;
   std::vector<pid_t> pids_;
+  std::vector<pid_t> osd_pids_;
   std::vector<int> metrics_ports_;
 };
 

@@ -1,0 +1,208 @@
+#include "daemons/osd/store/data_file.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <mutex>
+
+#include "common/log.h"
+
+namespace nacre::osd::store {
+
+namespace {
+
+Status ErrnoStatus(const std::string& what, int err) {
+  Code c = err == ENOSPC || err == EDQUOT ? Code::kNoSpace : Code::kIO;
+  return Status(c, what + ": " + std::strerror(err));
+}
+
+Status SyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("open " + dir, errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  return rc == 0 ? Status::OK() : ErrnoStatus("fsync " + dir, err);
+}
+
+}  // namespace
+
+DataFiles::~DataFiles() {
+  for (auto& [id, fd] : fds_) ::close(fd);
+}
+
+std::string DataFiles::PathOf(uint32_t file) const { return dir_ + "/" + std::to_string(file) + ".dat"; }
+
+Status DataFiles::OpenFile(uint32_t file, bool create, int* fd) {
+  int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
+  *fd = ::open(PathOf(file).c_str(), flags, 0644);
+  if (*fd < 0) return ErrnoStatus("open " + PathOf(file), errno);
+  return Status::OK();
+}
+
+Status DataFiles::Open(const std::string& dir, const DataTail& tail, uint64_t max_file_size) {
+  dir_ = dir;
+  max_file_size_ = max_file_size;
+  tail_ = tail;
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoStatus("mkdir " + dir, errno);
+  std::vector<uint32_t> found;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return ErrnoStatus("opendir " + dir, errno);
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.size() < 5 || name.substr(name.size() - 4) != ".dat") continue;
+    char* end = nullptr;
+    unsigned long id = std::strtoul(name.c_str(), &end, 10);
+    if (end != name.c_str() + name.size() - 4 || id > UINT32_MAX) continue;
+    found.push_back(static_cast<uint32_t>(id));
+  }
+  ::closedir(d);
+  bool changed = false;
+  for (uint32_t id : found) {
+    if (id > tail.file) {
+      // Created by a roll whose commit never made it: nothing references it.
+      NLOG(store, kInfo) << "removing unreferenced data file " << PathOf(id);
+      if (::unlink(PathOf(id).c_str()) != 0) return ErrnoStatus("unlink " + PathOf(id), errno);
+      changed = true;
+      continue;
+    }
+    int fd;
+    NACRE_RETURN_IF_ERROR(OpenFile(id, false, &fd));
+    fds_[id] = fd;
+  }
+  if (!fds_.count(tail.file)) {
+    int fd;
+    NACRE_RETURN_IF_ERROR(OpenFile(tail.file, true, &fd));
+    fds_[tail.file] = fd;
+    changed = true;
+  }
+  int fd = fds_[tail.file];
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return ErrnoStatus("fstat " + PathOf(tail.file), errno);
+  if (static_cast<uint64_t>(st.st_size) < tail.offset)
+    return Corruption("data file " + PathOf(tail.file) + " is shorter (" + std::to_string(st.st_size) +
+                      ") than its committed tail " + std::to_string(tail.offset));
+  if (static_cast<uint64_t>(st.st_size) > tail.offset) {
+    // A torn or unacknowledged append: garbage by construction.
+    NLOG(store, kInfo) << "truncating " << PathOf(tail.file) << " from " << st.st_size << " to committed tail "
+                       << tail.offset;
+    if (::ftruncate(fd, static_cast<off_t>(tail.offset)) != 0) return ErrnoStatus("ftruncate", errno);
+    if (::fdatasync(fd) != 0) return ErrnoStatus("fdatasync", errno);
+  }
+  if (changed) NACRE_RETURN_IF_ERROR(SyncDir(dir_));
+  return Status::OK();
+}
+
+Status DataFiles::Roll() {
+  // The old file's appends are in dirty_ and get synced with the group.
+  int fd;
+  NACRE_RETURN_IF_ERROR(OpenFile(tail_.file + 1, true, &fd));
+  // A leftover from a failed earlier roll would have been deleted on open.
+  if (::ftruncate(fd, 0) != 0) {
+    int err = errno;
+    ::close(fd);
+    return ErrnoStatus("ftruncate new data file", err);
+  }
+  Status s = SyncDir(dir_);
+  if (!s.ok()) {
+    ::close(fd);
+    return s;
+  }
+  {
+    std::unique_lock lk(mu_);
+    fds_[tail_.file + 1] = fd;
+  }
+  tail_ = DataTail{tail_.file + 1, 0};
+  return Status::OK();
+}
+
+Result<DataTail> DataFiles::Append(const std::vector<iovec>& iov, uint64_t total) {
+  if (tail_.offset > 0 && tail_.offset + total > max_file_size_) NACRE_RETURN_IF_ERROR(Roll());
+  int fd;
+  {
+    std::shared_lock lk(mu_);
+    fd = fds_.at(tail_.file);
+  }
+  DataTail start = tail_;
+  uint64_t done = 0;
+  size_t idx = 0, skip = 0;  // position inside iov
+  while (done < total) {
+    // pwritev takes at most IOV_MAX buffers and may write short.
+    std::vector<iovec> batch;
+    for (size_t i = idx; i < iov.size() && batch.size() < IOV_MAX; ++i) {
+      iovec v = iov[i];
+      if (i == idx) {
+        v.iov_base = static_cast<char*>(v.iov_base) + skip;
+        v.iov_len -= skip;
+      }
+      batch.push_back(v);
+    }
+    ssize_t n = ::pwritev(fd, batch.data(), static_cast<int>(batch.size()), static_cast<off_t>(start.offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      // The tail does not move: the partial bytes are overwritten by the
+      // next append and truncated on open.
+      return ErrnoStatus("append to " + PathOf(start.file), errno);
+    }
+    if (n == 0) return IOError("append to " + PathOf(start.file) + ": wrote nothing");
+    done += static_cast<uint64_t>(n);
+    uint64_t left = static_cast<uint64_t>(n);
+    while (left > 0) {
+      uint64_t avail = iov[idx].iov_len - skip;
+      if (left >= avail) {
+        left -= avail;
+        ++idx;
+        skip = 0;
+      } else {
+        skip += left;
+        left = 0;
+      }
+    }
+  }
+  tail_.offset += total;
+  if (std::find(dirty_.begin(), dirty_.end(), start.file) == dirty_.end()) dirty_.push_back(start.file);
+  return start;
+}
+
+Status DataFiles::Sync() {
+  for (uint32_t id : dirty_) {
+    int fd;
+    {
+      std::shared_lock lk(mu_);
+      fd = fds_.at(id);
+    }
+    if (::fdatasync(fd) != 0) return ErrnoStatus("fdatasync " + PathOf(id), errno);
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+  }
+  dirty_.clear();
+  return Status::OK();
+}
+
+Status DataFiles::ReadAt(uint32_t file, uint64_t offset, uint64_t len, char* out) const {
+  int fd;
+  {
+    std::shared_lock lk(mu_);
+    auto it = fds_.find(file);
+    if (it == fds_.end()) return Corruption("reference to missing data file " + PathOf(file));
+    fd = it->second;
+  }
+  uint64_t done = 0;
+  while (done < len) {
+    ssize_t n = ::pread(fd, out + done, len - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("read " + PathOf(file), errno);
+    }
+    if (n == 0) return Corruption("short read of " + PathOf(file) + " at " + std::to_string(offset + done));
+    done += static_cast<uint64_t>(n);
+  }
+  return Status::OK();
+}
+
+}  // namespace nacre::osd::store
