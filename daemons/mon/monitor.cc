@@ -388,6 +388,12 @@ void Monitor::OnMessage(const msg::ConnectionRef& con, msg::Message&& m) {
         NLOG(mon, kWarn) << "bad subscribe from " << con->peer_name();
         return;
       }
+      // Out of quorum, stay silent: the subscriber then moves to a monitor
+      // whose maps are current and whose forwards reach the leader.
+      if (!driver_->paxos().IsReadable() && !driver_->paxos().IsActiveLeader()) {
+        subs_->Drop(con);
+        return;
+      }
       Status s = subs_->Subscribe(con, sub, maps_);
       if (!s.ok()) NLOG(mon, kWarn) << "subscribe from " << con->peer_name() << ": " << s.ToString();
       return;
