@@ -78,9 +78,17 @@ Status OsdDaemon::Start() {
 
   monc::MonSession::Options o;
   o.mons = std::move(mons);
-  // Boot once the first map arrives: we know a monitor is answering.
-  o.on_osdmap = [this](const proto::OSDMapProto&) {
-    if (!booted_ && boot_timer_ == 0) SendBoot();
+  // Boot once the first map arrives (a monitor is answering), and again if
+  // a map says we are down while we are alive ("wrongly marked me down").
+  o.on_osdmap = [this](const proto::OSDMapProto& m) {
+    if (booted_) {
+      auto it = m.osds().find(id_);
+      if (it != m.osds().end() && it->second.up()) return;
+      NLOG(osd, kWarn) << "osd." << id_ << " is marked down in osdmap epoch " << m.epoch() << "; booting again";
+      booted_ = false;
+      loop_.Cancel(beacon_timer_);
+    }
+    if (boot_timer_ == 0) SendBoot();
   };
   mons_ = std::make_unique<monc::MonSession>(ms_.get(), o);
   mons_->Start();

@@ -58,4 +58,20 @@ TEST_CASE("OSD processes boot, stay up on beacons, go down when killed and come 
   REQUIRE(c.StartOsd(1).ok());
   CHECK(WaitFor([&] { return OsdsUp(c) == all_up; }, 30));
   CHECK(OsdsUp(c).size() == 3);  // it came back as itself, not as a fourth OSD
+
+  // Marked down by hand while alive, an OSD boots again by itself: it is up
+  // again from a later epoch than before.
+  auto up_from = [&] {
+    auto r = c.Command("osd dump", {}, 5);
+    if (!r.ok() || r->status().code() != 0) return uint64_t{0};
+    nlohmann::json dump = nlohmann::json::parse(r->json());
+    for (const auto& o : dump["osds"])
+      if (o["osd"] == id && o["up"] == 1) return o["up_from"].get<uint64_t>();
+    return uint64_t{0};
+  };
+  uint64_t before = up_from();
+  REQUIRE(before > 0);
+  REQUIRE(c.Cli("osd down " + std::to_string(id)).exit_code == 0);
+  CHECK(WaitFor([&] { return up_from() > before; }, 30));
+  CHECK(WaitFor([&] { return OsdsUp(c) == all_up; }, 30));
 }
