@@ -35,6 +35,7 @@
 
 #include "common/asio_event_loop.h"
 #include "common/config.h"
+#include "common/metrics.h"
 #include "common/msg/frame.h"
 #include "common/msg/handshake.h"
 #include "common/msg/messenger.h"
@@ -106,9 +107,32 @@ class TcpMessenger final : public Messenger {
   friend class TcpConnection;
   friend class AcceptedHandshake;
 
+  // A per-messenger count that also feeds the process's metrics registry
+  // (every daemon serves it at /metrics); stats() reads the local one.
+  class StatCounter {
+   public:
+    StatCounter(const char* name, const char* help) : global_(Metrics().GetCounter(name, help)) {}
+    void operator++(int) { *this += 1; }
+    StatCounter& operator+=(uint64_t n) {
+      v_.fetch_add(n, std::memory_order_relaxed);
+      global_->Inc(n);
+      return *this;
+    }
+    uint64_t load() const { return v_.load(std::memory_order_relaxed); }
+
+   private:
+    std::atomic<uint64_t> v_{0};
+    Counter* global_;
+  };
   struct AtomicStats {
-    std::atomic<uint64_t> msgs_sent{0}, msgs_dispatched{0}, duplicates_dropped{0}, resent{0}, faults{0},
-        auth_refusals{0}, handshakes{0}, remote_resets{0};
+    StatCounter msgs_sent{"nacre_ms_messages_sent_total", "data frames written, resends included"};
+    StatCounter msgs_dispatched{"nacre_ms_messages_dispatched_total", "messages handed to the application"};
+    StatCounter duplicates_dropped{"nacre_ms_duplicates_dropped_total", "resent messages already dispatched"};
+    StatCounter resent{"nacre_ms_resent_total", "data frames written again after a reconnect"};
+    StatCounter faults{"nacre_ms_faults_total", "sockets closed on error or timeout"};
+    StatCounter auth_refusals{"nacre_ms_auth_refusals_total", "handshakes refused, by either side"};
+    StatCounter handshakes{"nacre_ms_handshakes_total", "handshakes completed"};
+    StatCounter remote_resets{"nacre_ms_remote_resets_total", "peers that came back as a new incarnation"};
   };
   // An accepted session is named by who opened it and which of its sessions.
   using SessionKey = std::tuple<std::string, uint64_t, uint64_t>;  // peer, incarnation, conn_id

@@ -177,4 +177,7 @@ TEST_CASE("monitors serve Prometheus metrics", "[qa][mon]") {
   CHECK(r.out.find("nacre_mon_quorum_size 3") != std::string::npos);
   CHECK(r.out.find("nacre_mon_commands_total{result=\"ok\"}") != std::string::npos);
   CHECK(r.out.find("nacre_mon_paxos_commits_total 1") != std::string::npos);
+  // The messenger's counters are there too (the monitors have talked).
+  CHECK(r.out.find("nacre_ms_handshakes_total ") != std::string::npos);
+  CHECK(r.out.find("nacre_ms_messages_dispatched_total ") != std::string::npos);
 }
