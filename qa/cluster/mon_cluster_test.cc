@@ -139,6 +139,11 @@ TEST_CASE("bad input to admin commands gets an error and the monitors keep servi
       "no such command",
       "health extra words here",
       "--format xml -s",
+      "fs new",
+      "fs new fs1 nosuchpool good",
+      "fs new fs1 good good",
+      "fs new 'bad name' good good",
+      "fs rm",
   };
   for (const char* args : bad) {
     INFO(args);
