@@ -27,8 +27,10 @@ namespace nacre::monc {
 class MonSession {
  public:
   struct Options {
-    std::vector<msg::EntityAddr> mons;          // mon_host, in monmap order is not required
-    std::vector<std::string> mon_names;         // "mon.a"...; empty: learnt from the MonMap ("mon.<rank>" until then)
+    std::vector<msg::EntityAddr> mons;  // mon_host
+    // "mon.a"..., in mon_host order: the handshake checks who answers. Empty:
+    // taken from the MonMap once one arrives, and "mon.a", "mon.b"... until then.
+    std::vector<std::string> mon_names;
     EventLoop::Duration hunt_timeout = std::chrono::seconds(3);
     std::function<void(const proto::OSDMapProto&)> on_osdmap;
   };

@@ -78,6 +78,16 @@ Status OsdDaemon::Start() {
 
   monc::MonSession::Options o;
   o.mons = std::move(mons);
+  // The handshake checks the monitor's name; mon_initial_members gives the
+  // names in mon_host order (else the session learns them from the MonMap).
+  std::string members = config_.GetString("mon_initial_members");
+  for (size_t pos = 0; pos < members.size();) {
+    size_t end = members.find_first_of(", ", pos);
+    if (end == std::string::npos) end = members.size();
+    if (end > pos) o.mon_names.push_back("mon." + members.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  if (o.mon_names.size() != o.mons.size()) o.mon_names.clear();
   // Boot once the first map arrives (a monitor is answering), and again if
   // a map says we are down while we are alive ("wrongly marked me down").
   o.on_osdmap = [this](const proto::OSDMapProto& m) {
