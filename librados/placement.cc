@@ -1,7 +1,7 @@
 #include "librados/placement.h"
 
 #include <charconv>
-#include <cstring>
+#include <cstdio>
 
 #include "crush/hash.h"
 #include "crush/limits.h"
