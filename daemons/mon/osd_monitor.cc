@@ -44,34 +44,28 @@ Result<std::string> CrushPlaceOsd(const std::string& crush_bytes, int32_t id, ui
     m.AddDevice(d);
   }
   if (!have_dev) m.AddDevice({id, "osd." + std::to_string(id), device_class, weight});
-  bool have_host = false;
-  int32_t min_id = 0;
-  for (const auto& b : old.buckets()) min_id = std::min(min_id, b.id);
+  // The host bucket: the existing one of that name, or a new one (next free
+  // bucket id) listed under the root.
+  int32_t host_id = 0, min_id = 0;
+  for (const auto& b : old.buckets()) {
+    min_id = std::min(min_id, b.id);
+    if (b.name == host && b.type == host_type->id) host_id = b.id;
+  }
+  const bool new_host = host_id == 0;
+  if (new_host) host_id = min_id - 1;
   for (auto b : old.buckets()) {
     b.items.erase(std::remove(b.items.begin(), b.items.end(), id), b.items.end());
-    if (b.name == host && b.type == host_type->id) {
-      b.items.push_back(id);
-      have_host = true;
-    }
+    if (b.id == host_id) b.items.push_back(id);
+    if (new_host && b.id == *root) b.items.push_back(host_id);
     m.AddBucket(b);
   }
-  if (!have_host) {
-    int32_t host_id = min_id - 1;
+  if (new_host) {
     crush::Bucket hb;
     hb.id = host_id;
     hb.name = host;
     hb.type = host_type->id;
     hb.items = {id};
-    // Rebuild again with the host listed under the root.
-    crush::CrushMap m2;
-    for (const auto& t : m.types()) m2.AddType(t);
-    for (const auto& d : m.devices()) m2.AddDevice(d);
-    for (auto b : m.buckets()) {
-      if (b.id == *root) b.items.push_back(host_id);
-      m2.AddBucket(b);
-    }
-    m2.AddBucket(hb);
-    m = std::move(m2);
+    m.AddBucket(hb);
   }
   for (const auto& r : old.rules()) m.AddRule(r);
   m.set_tunables(old.tunables());
