@@ -17,10 +17,18 @@ namespace {
 
 std::set<std::string> PoolsOn(TestCluster& c, int mon) {
   std::set<std::string> out;
-  auto r = c.CommandTo(mon, "osd pool ls");
-  if (!r.ok() || r->status().code() != 0) return out;
-  for (const auto& n : nlohmann::json::parse(r->json())) out.insert(n.get<std::string>());
+  nlohmann::json pools = c.JsonCommand("osd pool ls", {}, mon);
+  if (pools.is_array())
+    for (const auto& n : pools) out.insert(n.get<std::string>());
   return out;
+}
+
+// True once monitor `mon` has every pool in `want`.
+bool HasAllPools(TestCluster& c, int mon, const std::set<std::string>& want) {
+  auto have = PoolsOn(c, mon);
+  for (const auto& p : want)
+    if (!have.count(p)) return false;
+  return true;
 }
 
 int IndexOf(TestCluster& c, const std::string& name) {
@@ -59,23 +67,13 @@ TEST_CASE("kill -9 of the leader during a stream of pool changes loses no acknow
   // Every acknowledged change is there, on every live monitor.
   for (int i = 0; i < c.num_mons(); ++i) {
     if (i == old_idx) continue;
-    CHECK(WaitFor([&] {
-      auto have = PoolsOn(c, i);
-      for (const auto& p : acked)
-        if (!have.count(p)) return false;
-      return true;
-    }, 30));
+    CHECK(WaitFor([&] { return HasAllPools(c, i, acked); }, 30));
   }
 
   // The old leader comes back and catches up.
   REQUIRE(c.StartMon(old_idx).ok());
   REQUIRE(c.WaitForQuorum(3));
-  CHECK(WaitFor([&] {
-    auto have = PoolsOn(c, old_idx);
-    for (const auto& p : acked)
-      if (!have.count(p)) return false;
-    return true;
-  }, 30));
+  CHECK(WaitFor([&] { return HasAllPools(c, old_idx, acked); }, 30));
 }
 
 TEST_CASE("with two of three monitors down the CLI says there is no quorum", "[qa][mon]") {

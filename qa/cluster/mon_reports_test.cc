@@ -77,14 +77,8 @@ class FakeDaemon : public msg::Dispatcher {
   std::thread thread_;
 };
 
-nlohmann::json OsdDump(TestCluster& c) {
-  auto r = c.Command("osd dump");
-  if (!r.ok() || r->status().code() != 0) return {};
-  return nlohmann::json::parse(r->json());
-}
-
 bool OsdState(TestCluster& c, int id, const char* field, int want) {
-  auto d = OsdDump(c);
+  nlohmann::json d = c.JsonCommand("osd dump");
   if (d.is_null()) return false;
   for (const auto& o : d["osds"])
     if (o["osd"] == id) return o[field] == want;

@@ -18,11 +18,10 @@ namespace {
 // osd id -> up, from `osd dump`.
 std::map<int, bool> OsdsUp(TestCluster& c) {
   std::map<int, bool> out;
-  auto r = c.Command("osd dump", {}, 5);
-  if (!r.ok() || r->status().code() != 0) return out;
   // Named: ranging over a member of a temporary would dangle.
-  nlohmann::json dump = nlohmann::json::parse(r->json());
-  for (const auto& o : dump["osds"]) out[o["osd"].get<int>()] = o["up"] == 1;
+  nlohmann::json dump = c.JsonCommand("osd dump");
+  if (dump.is_object())
+    for (const auto& o : dump["osds"]) out[o["osd"].get<int>()] = o["up"] == 1;
   return out;
 }
 
@@ -62,9 +61,8 @@ TEST_CASE("OSD processes boot, stay up on beacons, go down when killed and come 
   // Marked down by hand while alive, an OSD boots again by itself: it is up
   // again from a later epoch than before.
   auto up_from = [&] {
-    auto r = c.Command("osd dump", {}, 5);
-    if (!r.ok() || r->status().code() != 0) return uint64_t{0};
-    nlohmann::json dump = nlohmann::json::parse(r->json());
+    nlohmann::json dump = c.JsonCommand("osd dump");
+    if (!dump.is_object()) return uint64_t{0};
     for (const auto& o : dump["osds"])
       if (o["osd"] == id && o["up"] == 1) return o["up_from"].get<uint64_t>();
     return uint64_t{0};

@@ -195,7 +195,18 @@ bool TestCluster::OsdRunning(int n) const { return Running(osd_pids_[static_cast
 
 Result<proto::CommandReply> TestCluster::Command(const std::string& prefix,
                                                  const std::map<std::string, std::string>& args, double timeout_secs) {
+  return Send(-1, prefix, args, timeout_secs);
+}
+
+Result<proto::CommandReply> TestCluster::CommandTo(int i, const std::string& prefix,
+                                                   const std::map<std::string, std::string>& args, double timeout_secs) {
+  return Send(i, prefix, args, timeout_secs);
+}
+
+Result<proto::CommandReply> TestCluster::Send(int mon, const std::string& prefix,
+                                              const std::map<std::string, std::string>& args, double timeout_secs) {
   NACRE_ASSIGN_OR_RETURN(auto mons, monc::ParseMonHost(mon_host_));
+  if (mon >= 0) mons = {mons[static_cast<size_t>(mon)]};
   monc::MonClient c(std::move(mons), "client.admin", admin_secret_);
   proto::CommandRequest req;
   req.set_prefix(prefix);
@@ -203,14 +214,12 @@ Result<proto::CommandReply> TestCluster::Command(const std::string& prefix,
   return c.Command(req, timeout_secs);
 }
 
-Result<proto::CommandReply> TestCluster::CommandTo(int i, const std::string& prefix,
-                                                   const std::map<std::string, std::string>& args, double timeout_secs) {
-  NACRE_ASSIGN_OR_RETURN(auto mons, monc::ParseMonHost(mon_host_));
-  monc::MonClient c({mons[static_cast<size_t>(i)]}, "client.admin", admin_secret_);
-  proto::CommandRequest req;
-  req.set_prefix(prefix);
-  for (const auto& [k, v] : args) (*req.mutable_args())[k] = v;
-  return c.Command(req, timeout_secs);
+nlohmann::json TestCluster::JsonCommand(const std::string& prefix, const std::map<std::string, std::string>& args,
+                                        int mon) {
+  auto r = Send(mon, prefix, args, mon < 0 ? 10 : 5);
+  if (!r.ok() || r->status().code() != 0) return nullptr;
+  auto j = nlohmann::json::parse(r->json(), nullptr, false);
+  return j.is_discarded() ? nlohmann::json(nullptr) : j;
 }
 
 ProcResult TestCluster::Cli(const std::string& args) {
@@ -220,20 +229,15 @@ ProcResult TestCluster::Cli(const std::string& args) {
 bool TestCluster::WaitForQuorum(size_t size, double seconds) {
   return WaitFor(
       [&] {
-        auto r = Command("quorum_status", {}, 2);
-        if (!r.ok() || r->status().code() != 0) return false;
-        auto j = nlohmann::json::parse(r->json(), nullptr, false);
-        return !j.is_discarded() && j["quorum_names"].size() == size;
+        nlohmann::json j = JsonCommand("quorum_status");
+        return j.is_object() && j["quorum_names"].size() == size;
       },
       seconds);
 }
 
 std::string TestCluster::Leader() {
-  auto r = Command("quorum_status", {}, 5);
-  if (!r.ok() || r->status().code() != 0) return "";
-  auto j = nlohmann::json::parse(r->json(), nullptr, false);
-  if (j.is_discarded()) return "";
-  return j.value("quorum_leader_name", "");
+  nlohmann::json j = JsonCommand("quorum_status");
+  return j.is_object() ? j.value("quorum_leader_name", "") : "";
 }
 
 }  // namespace nacre::qa

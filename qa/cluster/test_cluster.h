@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "admin.pb.h"
 #include "common/status.h"
 
@@ -59,6 +61,10 @@ class TestCluster {
   // The same, to monitor i only (no failover).
   Result<proto::CommandReply> CommandTo(int i, const std::string& prefix,
                                         const std::map<std::string, std::string>& args = {}, double timeout_secs = 5);
+  // A command's JSON result (to monitor i, or to any when i < 0); null on
+  // any failure, so a waiting test just polls again.
+  nlohmann::json JsonCommand(const std::string& prefix, const std::map<std::string, std::string>& args = {},
+                             int mon = -1);
   // The `nacre` CLI against this cluster: "osd pool ls --format json".
   ProcResult Cli(const std::string& args);
   // Waits until a monitor in quorum answers with a quorum of `size`.
@@ -74,6 +80,9 @@ class TestCluster {
   std::string mon_host() const { return mon_host_; }
 
  private:
+  Result<proto::CommandReply> Send(int mon, const std::string& prefix, const std::map<std::string, std::string>& args,
+                                   double timeout_secs);
+
   std::string dir_, conf_, mon_host_, admin_secret_;
   std::vector<std::string> names_;
   std::vector<pid_t> pids_;
