@@ -97,7 +97,6 @@ Status Monitor::Start() {
   proto::ClusterMapsProto p;
   if (!p.ParseFromString(*maps_bytes)) return Corruption("cannot decode the cluster maps in " + dir);
   maps_ = ClusterMaps(std::move(p));
-  projected_ = maps_;
   applied_version_ = std::stoull(*version);
 
   std::vector<MonPeer> peers;
@@ -223,12 +222,12 @@ void Monitor::RunCommand(const proto::CommandRequest& req, Reply reply, Forward 
     return reply(ReplyOf(HandleCommand(req, CommandContext{maps_, q, WallMs()}), name_));
   }
   if (px.IsActiveLeader()) {
-    CommandOutcome o = HandleCommand(req, CommandContext{projected_, q, WallMs()});
+    CommandOutcome o = HandleCommand(req, CommandContext{Projected(), q, WallMs()});
     if (!o.status.ok()) return reply(ReplyOf(o, name_));
     // Nothing to change against the projected maps may still mean "not
     // committed yet" (a retry of a command in flight): such an answer waits
     // for what is in flight, so success always means committed.
-    if (!o.HasUpdate() && in_flight_.empty() && queued_.empty()) return reply(ReplyOf(o, name_));
+    if (!o.HasUpdate() && !Pending()) return reply(ReplyOf(o, name_));
     return QueueWrite(std::move(o), std::move(reply));
   }
   std::string leader = LeaderAdminAddr();
@@ -244,6 +243,8 @@ std::string Monitor::LeaderAdminAddr() const {
 }
 
 void Monitor::QueueWrite(CommandOutcome outcome, Reply reply) {
+  // The projected copy exists only while something is pending.
+  if (!Pending()) projected_ = maps_;
   Status s = projected_.Apply(outcome.update);
   if (!s.ok()) return reply(MakeReply(s.Annotate("internal: update does not apply"), name_));
   proto::MonUpdate u = outcome.update;
@@ -287,7 +288,6 @@ void Monitor::FailWaiters(const Status& why) {
   in_flight_.clear();
   queued_.clear();
   proposed_at_.clear();
-  projected_ = maps_;
 }
 
 QuorumInfo Monitor::Quorum() const {
@@ -332,10 +332,7 @@ Status Monitor::Apply(const CommittedValue& value, std::vector<StoreWrite>* batc
   m_version_->Set(static_cast<int64_t>(applied_version_));
   PersistMaps(batch);
   // A value this monitor did not propose invalidates what it projected.
-  if (b.proposer() != name_ && (!in_flight_.empty() || !queued_.empty()))
-    FailWaiters(TryAgain("another monitor's update committed first"));
-  else if (in_flight_.empty() && queued_.empty())
-    projected_ = maps_;
+  if (b.proposer() != name_ && Pending()) FailWaiters(TryAgain("another monitor's update committed first"));
   if (subs_) subs_->Publish(maps_);
   return Status::OK();
 }
@@ -373,7 +370,6 @@ void Monitor::OnProposalOutcome(const ProposalOutcome& o) {
     else w.reply(MakeReply(Status(Code::kAgain, o.status.message()), name_));
   }
   if (!o.status.ok()) FailWaiters(o.status);
-  if (in_flight_.empty() && queued_.empty()) projected_ = maps_;
   MaybePropose();
 }
 
@@ -435,11 +431,11 @@ void Monitor::HandleOsdMessage(const msg::ConnectionRef& con, const msg::Message
       st = TryAgain("mon." + name_ + " is not the leader; leader is " + Quorum().leader_name);
     int32_t id = -1;
     if (st.ok()) {
-      auto u = osd_mon_.HandleBoot(boot, projected_, WallMs(), &id);
+      auto u = osd_mon_.HandleBoot(boot, Projected(), WallMs(), &id);
       if (u.ok()) {
         CommandOutcome o;
         o.update = std::move(u).value();
-        uint64_t epoch = projected_.osdmap().epoch() + 1;
+        uint64_t epoch = Projected().osdmap().epoch() + 1;
         return QueueWrite(std::move(o), [send_reply, id, epoch](proto::CommandReply r) {
           proto::OsdBootReply br;
           *br.mutable_status() = r.status();
@@ -475,7 +471,7 @@ void Monitor::HandleOsdMessage(const msg::ConnectionRef& con, const msg::Message
   }
   proto::OsdFailureReport r;
   if (!m.ParseHeader(&r)) return;
-  if (auto u = osd_mon_.HandleFailure(r, projected_, now)) {
+  if (auto u = osd_mon_.HandleFailure(r, Projected(), now)) {
     NLOG(mon, kInfo) << "osd." << r.target() << " reported failed by enough peers; marking it down";
     CommandOutcome o;
     o.update = std::move(*u);
@@ -486,7 +482,7 @@ void Monitor::HandleOsdMessage(const msg::ConnectionRef& con, const msg::Message
 void Monitor::OsdTick() {
   osd_tick_timer_ = loop_.CallAfter(std::chrono::seconds(1), [this] { OsdTick(); });
   if (!driver_->paxos().IsActiveLeader()) return;
-  if (auto u = osd_mon_.Tick(projected_, WallMs())) {
+  if (auto u = osd_mon_.Tick(Projected(), WallMs())) {
     CommandOutcome o;
     o.update = std::move(*u);
     QueueWrite(std::move(o), [](proto::CommandReply) {});

@@ -123,7 +123,11 @@ class Monitor : public PaxosApplication, public msg::Dispatcher {
 
   ClusterMaps maps_;         // committed
   uint64_t applied_version_ = 0;
-  ClusterMaps projected_;    // leader: committed + proposed
+  ClusterMaps projected_;    // committed + pending; meaningful only while Pending()
+  bool Pending() const { return !in_flight_.empty() || !queued_.empty(); }
+  // What write commands validate against: the committed maps plus every
+  // update proposed or queued and not yet committed.
+  const ClusterMaps& Projected() const { return Pending() ? projected_ : maps_; }
   std::deque<PendingWrite> queued_;  // not yet proposed
   std::map<uint64_t, std::vector<PendingWrite>> in_flight_;  // proposal id -> its commands
   RoleChange role_;
