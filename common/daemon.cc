@@ -26,8 +26,17 @@ int RunDaemon(int argc, char** argv, const std::string& type, const std::string&
     std::cerr << argv[0] << ": " << s.ToString() << "\n";
     return 1;
   }
+  bool mkfs = false;
+  for (const auto& a : args) {
+    if (a == "--mkfs") {
+      mkfs = true;
+      continue;
+    }
+    std::cerr << argv[0] << ": unknown argument '" << a << "' (see --help)\n";
+    return 1;
+  }
   AsioEventLoop loop;
-  DaemonEnv env{config, loop, args, {}, {}};
+  DaemonEnv env{config, loop, mkfs, {}, {}};
   MetricsServer metrics(loop.io());
   s = start(env);
   if (!s.ok()) {

@@ -7,6 +7,8 @@
 //                             [](nacre::DaemonEnv& env) { ... return Status; });
 //   }
 //
+// Every daemon takes `--mkfs` (env.mkfs); any other argument that is not a
+// config option is refused before `start` runs.
 // `start` runs on the main thread before the loop; it may keep state in
 // `env.keep_alive`. The loop runs until a signal, or until start's code
 // calls env.loop.Stop(). A failed start prints one line and exits non-zero.
@@ -27,7 +29,7 @@ namespace nacre {
 struct DaemonEnv {
   Config& config;
   AsioEventLoop& loop;
-  std::vector<std::string> args;  // what config did not consume
+  bool mkfs = false;  // --mkfs: create the daemon's store, then exit
   std::vector<std::shared_ptr<void>> keep_alive;  // objects that must live as long as the loop
   std::function<void()> on_stop;     // runs on the loop when a signal arrives
 };

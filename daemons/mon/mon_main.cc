@@ -1,7 +1,6 @@
 // nacre-mon: a monitor.
 //   nacre-mon --id a -c nacre.conf --mkfs   create the store from the initial maps
 //   nacre-mon --id a -c nacre.conf          run
-#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -11,10 +10,7 @@
 int main(int argc, char** argv) {
   using namespace nacre;
   return RunDaemon(argc, argv, "mon", "nacre-mon --id NAME [-c nacre.conf] [--mkfs]", [](DaemonEnv& env) -> Status {
-    bool mkfs = std::find(env.args.begin(), env.args.end(), "--mkfs") != env.args.end();
-    for (const auto& a : env.args)
-      if (a != "--mkfs") return Invalid("unknown argument '" + a + "' (see --help)");
-    if (mkfs) {
+    if (env.mkfs) {
       Status s = mon::Monitor::Mkfs(env.config);
       if (s.ok()) {
         std::cout << "created monitor store for mon." << env.config.entity_id() << " in "

@@ -1,7 +1,6 @@
 // nacre-osd: an OSD.
 //   nacre-osd -c nacre.conf --osd_data DIR --mkfs   create the data directory
 //   nacre-osd -c nacre.conf --osd_data DIR          run
-#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -11,10 +10,7 @@
 int main(int argc, char** argv) {
   using namespace nacre;
   return RunDaemon(argc, argv, "osd", "nacre-osd [-c nacre.conf] --osd_data DIR [--mkfs]", [](DaemonEnv& env) -> Status {
-    bool mkfs = std::find(env.args.begin(), env.args.end(), "--mkfs") != env.args.end();
-    for (const auto& a : env.args)
-      if (a != "--mkfs") return Invalid("unknown argument '" + a + "' (see --help)");
-    if (mkfs) {
+    if (env.mkfs) {
       NACRE_RETURN_IF_ERROR(osd::OsdDaemon::Mkfs(env.config));
       std::cout << "created OSD data directory " << env.config.GetString("osd_data") << "\n";
       env.loop.Stop();
