@@ -6,6 +6,7 @@
 
 #include "admin.pb.h"
 #include "client/cli.h"
+#include "client/rados_cli.h"
 
 int main(int argc, char** argv) {
   nacre::cli::Context ctx;
@@ -18,13 +19,14 @@ int main(int argc, char** argv) {
   app.add_option("-c,--conf", ctx.conf, "configuration file");
   app.add_option("-n,--name", ctx.name, "entity name (default client.admin)");
   app.add_option("-m,--mon-host", ctx.mon_host, "monitor addresses, comma separated");
-  app.add_option("--keyring", ctx.keyring, "keyring file");
+  app.add_option("-k,--keyring", ctx.keyring, "keyring file");
   app.add_option("--connect-timeout", ctx.timeout_secs, "seconds to wait for a monitor quorum");
 
   bool status_flag = false;
   app.add_flag("-s", status_flag, "show cluster status (same as `nacre status`)");
   nacre::cli::RegisterCrushCommands(app, ctx);
   nacre::cli::RegisterMonCommands(app, ctx);
+  nacre::cli::RegisterRadosCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

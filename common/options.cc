@@ -23,6 +23,7 @@ const OptionDef kOptions[] = {
     {"mon_osd_min_down_reporters", OptType::kInt, "2", "distinct OSDs that must report a peer failed before it is marked down"},
     {"mon_osd_report_timeout", OptType::kSeconds, "30", "an OSD without a beacon for this long is marked down"},
     {"mon_command_timeout", OptType::kSeconds, "10", "how long a write command may wait for its commit"},
+    {"mon_pg_stats_max_age", OptType::kSeconds, "60", "an OSD's PG report older than this no longer counts in pg stat, status and health"},
 
     // --- OSD object store (daemons/osd/store/object_store.h)
     {"osd_data", OptType::kString, "", "OSD data directory: its object store (RocksDB in db/, large extents in data/)"},
@@ -40,7 +41,18 @@ const OptionDef kOptions[] = {
     {"osd_crush_host", OptType::kString, "", "host bucket this OSD sits under in CRUSH; empty: the machine's hostname"},
     {"osd_device_class", OptType::kString, "hdd", "CRUSH device class of this OSD (hdd, ssd, nvme)"},
     {"osd_beacon_interval", OptType::kSeconds, "5", "seconds between beacons to the monitors"},
+    {"osd_heartbeat_interval", OptType::kSeconds, "1", "seconds between heartbeat pings to every other up OSD"},
+    {"osd_heartbeat_grace", OptType::kSeconds, "8", "a peer silent this long is reported to the monitors as failed"},
+    {"osd_pg_log_max_entries", OptType::kInt, "3000", "PG log entries kept; a member further behind is backfilled"},
+    {"osd_recovery_max_active", OptType::kInt, "4", "objects a PG recovers at once, so client I/O keeps flowing"},
+    {"osd_pg_stats_interval", OptType::kSeconds, "2", "seconds between PG statistics reports to the monitors"},
     {"osd_auth_entity", OptType::kString, "client.bootstrap-osd", "entity (and keyring key) an OSD uses with the monitors"},
+
+    // --- librados clients (librados/rados.h)
+    {"client_mount_timeout", OptType::kSeconds, "300", "how long a client waits for its first OSDMap from the monitors"},
+    {"rados_osd_op_timeout", OptType::kSeconds, "0", "an OSD op not answered by then completes with ETIMEDOUT; 0 waits forever (resending as maps change)"},
+    {"rados_osd_backoff_min", OptType::kSeconds, "0.05", "first delay before resending an op the OSD asked to retry or whose connection reset"},
+    {"rados_osd_backoff_max", OptType::kSeconds, "1", "largest such delay (it doubles per consecutive resend)"},
 
     // --- logging
     {"log_level", OptType::kString, "info", "default level of every subsystem: error|warn|info|debug|trace"},

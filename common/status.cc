@@ -18,6 +18,7 @@ const char* CodeName(Code c) {
     case Code::kTimeout: return "ETIMEDOUT";
     case Code::kShutdown: return "ESHUTDOWN";
     case Code::kNotSupported: return "EOPNOTSUPP";
+    case Code::kNoData: return "ENODATA";
   }
   return "EUNKNOWN";
 }

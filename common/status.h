@@ -29,6 +29,7 @@ enum class Code : int {
   kTimeout = ETIMEDOUT,
   kShutdown = ESHUTDOWN,   // the component is stopping
   kNotSupported = EOPNOTSUPP,
+  kNoData = ENODATA,       // no such attribute (getxattr)
 };
 
 class [[nodiscard]] Status {

@@ -52,6 +52,10 @@ void MonSession::Subscribe() {
   sub.set_osdmap_have(osdmap_.epoch());
   sub.set_monmap(true);
   sub.set_monmap_have(monmap_.epoch());
+  if (opts_.want_auth) {
+    sub.set_auth(true);
+    sub.set_auth_have(authmap_.epoch());
+  }
   Status s = con_->Send(msg::Message::Make(proto::MSG_MON_SUBSCRIBE, sub));
   if (!s.ok()) NLOG(client, kDebug) << "subscribe to " << NameOf(current_) << ": " << s.ToString();
 }
@@ -84,6 +88,10 @@ bool MonSession::HandleMessage(const msg::ConnectionRef& con, const msg::Message
     return true;
   }
   if (maps.has_monmap() && maps.monmap().epoch() > monmap_.epoch()) monmap_ = maps.monmap();
+  if (opts_.want_auth && maps.has_auth() && maps.auth().epoch() > authmap_.epoch()) {
+    authmap_ = maps.auth();
+    if (opts_.on_authmap) opts_.on_authmap(authmap_);
+  }
   bool changed = false;
   if (maps.has_osdmap_full() && maps.osdmap_full().epoch() > osdmap_.epoch()) {
     osdmap_ = maps.osdmap_full();

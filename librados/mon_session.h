@@ -1,7 +1,7 @@
 // MonSession: a daemon's or client's messenger session with the monitors.
 //
 // It keeps one connection to one monitor at a time, subscribes there to the
-// OSDMap (and MonMap), applies the incrementals it receives to its own copy,
+// OSDMap (and MonMap, and for daemons that want it the Auth map), applies the incrementals it receives to its own copy,
 // and calls `on_osdmap` after every change. When that monitor goes away (its
 // connection resets, or nothing arrives for `hunt_timeout` while maps are
 // wanted) it hunts: it moves to another monitor, chosen round-robin from a
@@ -33,6 +33,11 @@ class MonSession {
     std::vector<std::string> mon_names;
     EventLoop::Duration hunt_timeout = std::chrono::seconds(3);
     std::function<void(const proto::OSDMapProto&)> on_osdmap;
+    // OSDs and MDSs: also follow the Auth map (every entity's key, to
+    // authenticate their own clients). Monitors serve it only to sessions
+    // authenticated as osd.* or mds.*; for others it never arrives.
+    bool want_auth = false;
+    std::function<void(const proto::AuthMapProto&)> on_authmap;
   };
 
   MonSession(msg::Messenger* ms, Options opts);
@@ -55,6 +60,8 @@ class MonSession {
 
   const proto::OSDMapProto& osdmap() const { return osdmap_; }
   const proto::MonMapProto& monmap() const { return monmap_; }
+  // Empty (epoch 0) until the first Auth map arrives; see want_auth.
+  const proto::AuthMapProto& authmap() const { return authmap_; }
   size_t hunts() const { return hunts_; }
   std::string current_mon() const;
 
@@ -71,6 +78,7 @@ class MonSession {
   msg::ConnectionRef con_;
   proto::OSDMapProto osdmap_;
   proto::MonMapProto monmap_;
+  proto::AuthMapProto authmap_;
   EventLoop::Duration last_heard_{0};
   EventLoop::TimerId timer_ = 0;
   size_t hunts_ = 0;

@@ -18,6 +18,7 @@ PACKAGES=(
   libcli11-dev
   nlohmann-json3-dev
   iproute2 procps psmisc python3
+  fio
 )
 
 missing=()

@@ -211,8 +211,15 @@ EntityAddr TcpMessenger::my_addr() const {
   return EntityAddr{ep.address().to_string(), ep.port()};
 }
 
+Status TcpMessenger::SetName(std::string name) {
+  if (started_) return Invalid("cannot rename a started messenger");
+  my_name_ = std::move(name);
+  return Status::OK();
+}
+
 Status TcpMessenger::Start() {
   if (stopping_) return ShuttingDown("messenger is shut down");
+  started_ = true;
   if (listener_) loop_.Post([this, l = listener_] {
     if (!l->closed) StartAccept();
   });

@@ -78,6 +78,10 @@ class TcpMessenger final : public Messenger {
   ~TcpMessenger() override;
 
   const std::string& my_name() const override { return my_name_; }
+  // Renames the messenger before Start(): an OSD binds its address first
+  // (the monitors need it to assign an id) and learns its name ("osd.3")
+  // from the boot reply. kInvalid once started.
+  Status SetName(std::string name);
   Status Bind(const EntityAddr& addr) override;
   EntityAddr my_addr() const override;
   void SetDispatcher(Dispatcher* d) override { dispatcher_.store(d); }
@@ -156,7 +160,8 @@ class TcpMessenger final : public Messenger {
   bool InjectFailure();
 
   AsioEventLoop& loop_;
-  const std::string my_name_;
+  std::string my_name_;  // fixed once started (SetName)
+  bool started_ = false;
   const KeyLookup peer_keys_;
   const std::string my_secret_;
   const TcpMessengerOptions opts_;

@@ -15,6 +15,7 @@ const CommandTable& Table() {
     AddClusterCommands(&t);
     AddAuthConfigCommands(&t);
     AddFsCommands(&t);
+    AddPgCommands(&t);
     return t;
   }();
   return t;

@@ -18,6 +18,7 @@
 #include "admin.pb.h"
 #include "common/status.h"
 #include "daemons/mon/cluster_maps.h"
+#include "daemons/mon/pg_stats.h"
 #include "mon.pb.h"
 
 namespace nacre::mon {
@@ -38,6 +39,9 @@ struct CommandContext {
   const ClusterMaps& maps;
   const QuorumInfo& quorum;
   int64_t now_ms = 0;
+  // The OSDs' PG reports (pg_stats.h). Null: no PG information at all (the
+  // PG health checks are then skipped; `pg ...` shows every PG unknown).
+  const PgStatsStore* pg_stats = nullptr;
 };
 
 struct CommandOutcome {
@@ -69,6 +73,7 @@ void AddPoolCommands(CommandTable* t);
 void AddClusterCommands(CommandTable* t);
 void AddAuthConfigCommands(CommandTable* t);
 void AddFsCommands(CommandTable* t);
+void AddPgCommands(CommandTable* t);
 
 // Argument helpers: each returns a Status naming the argument on bad input.
 Result<std::string> ArgString(const proto::CommandRequest& r, const std::string& name);
@@ -92,6 +97,12 @@ struct HealthCheck {
   std::vector<std::string> detail;
 };
 std::vector<HealthCheck> ComputeHealth(const CommandContext& ctx);
+// The PG view of ctx (empty stats when ctx.pg_stats is null).
+PgMapView BuildPgView(const CommandContext& ctx);
+// PG_AVAILABILITY and PG_DEGRADED from the PG view (pg_health.cc).
+void AddPgHealthChecks(const CommandContext& ctx, const PgMapView& v, std::vector<HealthCheck>* out);
+// The objects/usage/pgs lines of `status`'s data section, and its "pgmap" JSON.
+std::string PgStatusLines(const PgMapView& v, nlohmann::json* pgmap);
 std::string OverallHealth(const std::vector<HealthCheck>& checks);
 
 }  // namespace nacre::mon

@@ -55,6 +55,8 @@ std::vector<HealthCheck> ComputeHealth(const CommandContext& c) {
                    "OSD count " + std::to_string(om.osds_size()) + " < largest pool size " + std::to_string(max_size),
                    {}});
   }
+  // Last: they look at the OSD checks above.
+  if (c.pg_stats) AddPgHealthChecks(c, BuildPgView(c), &out);
   return out;
 }
 
@@ -120,6 +122,8 @@ CommandOutcome Status_(const proto::CommandRequest&, const CommandContext& c) {
     in += o.in();
   }
   for (const auto& [id, p] : om.pools()) pgs += p.pg_num();
+  nlohmann::json pgmap;
+  std::string pg_lines = PgStatusLines(BuildPgView(c), &pgmap);
   CommandOutcome o;
   o.json = {{"fsid", c.maps.monmap().fsid()},
             {"health", HealthJson(checks)},
@@ -128,7 +132,7 @@ CommandOutcome Status_(const proto::CommandRequest&, const CommandContext& c) {
             {"quorum_age", c.quorum.quorum_age_ms / 1000},
             {"monmap", {{"epoch", c.maps.monmap().epoch()}, {"num_mons", c.maps.monmap().mons_size()}}},
             {"osdmap", {{"epoch", om.epoch()}, {"num_osds", om.osds_size()}, {"num_up_osds", up}, {"num_in_osds", in}}},
-            {"pgmap", {{"num_pools", om.pools_size()}, {"num_pgs", pgs}}}};
+            {"pgmap", pgmap}};
   std::ostringstream os;
   os << "  cluster:\n    id:     " << c.maps.monmap().fsid() << "\n    health: " << OverallHealth(checks) << "\n";
   for (const auto& h : checks) os << "            " << h.summary << "\n";
@@ -141,7 +145,7 @@ CommandOutcome Status_(const proto::CommandRequest&, const CommandContext& c) {
     os << "    mds: " << active << "/" << fsm.filesystems_size() << " daemons up, " << standby << " standby\n";
   }
   os << "    osd: " << om.osds_size() << " osds: " << up << " up, " << in << " in\n";
-  os << "\n  data:\n    pools:   " << om.pools_size() << " pools, " << pgs << " pgs\n";
+  os << "\n  data:\n    pools:   " << om.pools_size() << " pools, " << pgs << " pgs\n" << pg_lines;
   o.text = os.str();
   return o;
 }

@@ -47,6 +47,7 @@ Monitor::Monitor(const Config& config, AsioEventLoop& loop)
       osd_mon_(OsdMonitorOptions{static_cast<int64_t>(config.GetDouble("mon_osd_report_timeout") * 1000),
                                  static_cast<int64_t>(config.GetDouble("mon_osd_down_out_interval") * 1000),
                                  static_cast<int>(config.GetInt("mon_osd_min_down_reporters"))}),
+      pg_stats_(static_cast<int64_t>(config.GetDouble("mon_pg_stats_max_age") * 1000)),
       m_commits_(Metrics().GetCounter("nacre_mon_paxos_commits_total", "values this monitor applied")),
       m_commands_ok_(Metrics().GetCounter("nacre_mon_commands_total", "admin commands answered", "result=\"ok\"")),
       m_commands_err_(Metrics().GetCounter("nacre_mon_commands_total", "admin commands answered", "result=\"error\"")),
@@ -219,10 +220,10 @@ void Monitor::RunCommand(const proto::CommandRequest& req, Reply reply, Forward 
   if (!write) {
     if (!px.IsReadable() && !px.IsActiveLeader())
       return reply(MakeReply(TryAgain("mon." + name_ + " is not in quorum"), name_));
-    return reply(ReplyOf(HandleCommand(req, CommandContext{maps_, q, WallMs()}), name_));
+    return reply(ReplyOf(HandleCommand(req, CommandContext{maps_, q, WallMs(), &pg_stats_}), name_));
   }
   if (px.IsActiveLeader()) {
-    CommandOutcome o = HandleCommand(req, CommandContext{Projected(), q, WallMs()});
+    CommandOutcome o = HandleCommand(req, CommandContext{Projected(), q, WallMs(), &pg_stats_});
     if (!o.status.ok()) return reply(ReplyOf(o, name_));
     // Nothing to change against the projected maps may still mean "not
     // committed yet" (a retry of a command in flight): such an answer waits
@@ -398,6 +399,8 @@ void Monitor::OnMessage(const msg::ConnectionRef& con, msg::Message&& m) {
     case proto::MSG_OSD_BEACON:
     case proto::MSG_OSD_FAILURE:
       return HandleOsdMessage(con, m);
+    case proto::MSG_PG_STATS:
+      return HandlePgStats(con, m);
     default:
       NLOG(mon, kDebug) << "unexpected message type " << m.type << " from " << con->peer_name();
   }
@@ -481,11 +484,50 @@ void Monitor::HandleOsdMessage(const msg::ConnectionRef& con, const msg::Message
 
 void Monitor::OsdTick() {
   osd_tick_timer_ = loop_.CallAfter(std::chrono::seconds(1), [this] { OsdTick(); });
+  pg_stats_.Prune(maps_.osdmap(), WallMs());
   if (!driver_->paxos().IsActiveLeader()) return;
   if (auto u = osd_mon_.Tick(Projected(), WallMs())) {
     CommandOutcome o;
     o.update = std::move(*u);
     QueueWrite(std::move(o), [](proto::CommandReply) {});
+  }
+}
+
+void Monitor::HandlePgStats(const msg::ConnectionRef& con, const msg::Message& m) {
+  if (!MayActAsOsd(con)) {
+    NLOG(mon, kWarn) << "PG stats from " << con->peer_name() << ", which lacks the caps for it; dropped";
+    return;
+  }
+  // Large reports travel as the payload (a header has a size limit), small
+  // ones may come in the header.
+  proto::OsdPgStats r;
+  bool parsed = m.payload.size() ? r.ParseFromString(std::string(m.payload.view())) : m.ParseHeader(&r);
+  if (!parsed) {
+    NLOG(mon, kWarn) << "undecodable PG stats from " << con->peer_name();
+    return;
+  }
+  const std::string& who = con->peer_name();
+  const bool relayed = who.rfind("mon.", 0) == 0;
+  // An OSD speaks for itself only.
+  if (who.rfind("osd.", 0) == 0 && who != "osd." + std::to_string(r.osd())) {
+    NLOG(mon, kWarn) << who << " sent PG stats for osd." << r.osd() << "; dropped";
+    return;
+  }
+  if (!pg_stats_.Ingest(r, WallMs(), maps_.osdmap())) {
+    NLOG(mon, kDebug) << "PG stats of osd." << r.osd() << " not kept (unknown OSD or older than held)";
+    return;
+  }
+  if (relayed) return;
+  // Every monitor in the quorum keeps every report, so any of them answers
+  // `pg stat`, `status`, `health`... (pg_stats.h).
+  for (int rank : driver_->paxos().quorum()) {
+    if (rank == rank_ || rank < 0 || rank >= maps_.monmap().mons_size()) continue;
+    const auto& pm = maps_.monmap().mons(rank);
+    msg::Message copy = m;
+    Status s = ms_->Connect("mon." + pm.name(), {pm.addr().host(), static_cast<uint16_t>(pm.addr().port())},
+                            msg::Policy::kLossless)
+                   ->Send(std::move(copy));
+    if (!s.ok()) NLOG(mon, kDebug) << "relaying PG stats to mon." << pm.name() << ": " << s.ToString();
   }
 }
 

@@ -38,6 +38,7 @@
 #include "daemons/mon/mon_store.h"
 #include "daemons/mon/osd_monitor.h"
 #include "daemons/mon/paxos_driver.h"
+#include "daemons/mon/pg_stats.h"
 #include "daemons/mon/subscriptions.h"
 
 namespace nacre::mon {
@@ -96,6 +97,9 @@ class Monitor : public PaxosApplication, public msg::Dispatcher {
   // forwards beacons and failure reports and turns boots away.
   void HandleOsdMessage(const msg::ConnectionRef& con, const msg::Message& m);
   bool MayActAsOsd(const msg::ConnectionRef& con) const;
+  // PG reports (pg_stats.h): kept here, and relayed to the rest of the
+  // quorum when they came straight from an OSD.
+  void HandlePgStats(const msg::ConnectionRef& con, const msg::Message& m);
   void OsdTick();
   int64_t WallMs() const;
 
@@ -109,6 +113,7 @@ class Monitor : public PaxosApplication, public msg::Dispatcher {
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<Subscriptions> subs_;
   OsdMonitor osd_mon_;
+  PgStatsStore pg_stats_;
   // Metrics (common/metrics.h), served at /metrics.
   Counter* m_commits_;
   Counter* m_commands_ok_;

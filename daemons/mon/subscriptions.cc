@@ -5,7 +5,17 @@
 
 namespace nacre::mon {
 
-Status Subscriptions::Subscribe(const msg::ConnectionRef& con, const proto::MonSubscribe& sub, const ClusterMaps& maps) {
+bool MayReceiveAuth(const std::string& peer_name) {
+  return peer_name.rfind("osd.", 0) == 0 || peer_name.rfind("mds.", 0) == 0;
+}
+
+Status Subscriptions::Subscribe(const msg::ConnectionRef& con, const proto::MonSubscribe& sub_in, const ClusterMaps& maps) {
+  proto::MonSubscribe sub = sub_in;
+  if (sub.auth() && !MayReceiveAuth(con->peer_name())) {
+    // The rest of the subscription stands; only the keys are withheld.
+    NLOG(mon, kDebug) << con->peer_name() << " asked for the auth map, which only OSDs and MDSs get; ignored";
+    sub.set_auth(false);
+  }
   auto it = subs_.find(con.get());
   if (it == subs_.end()) {
     if (subs_.size() >= kMaxSubscribers) return TryAgain("too many subscribers");
@@ -56,6 +66,11 @@ void Subscriptions::SendUpdates(Sub* s, const ClusterMaps& maps, bool always) {
   if (w.config() && w.config_have() < maps.config().epoch()) {
     *out.mutable_config() = maps.config();
     w.set_config_have(maps.config().epoch());
+    any = true;
+  }
+  if (w.auth() && w.auth_have() < maps.auth().epoch()) {
+    *out.mutable_auth() = maps.auth();
+    w.set_auth_have(maps.auth().epoch());
     any = true;
   }
   if (!any && !always) return;

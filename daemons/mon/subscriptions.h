@@ -5,6 +5,9 @@
 // keepalive for the subscriber) and again after every commit, for as long as
 // its connection lives. OSDMap changes go out as incrementals when the monitor
 // still has them (ClusterMaps keeps recent ones), as a full map otherwise.
+// The Auth map holds every entity's secret: it goes only to subscribers
+// the messenger authenticated as "osd.*" or "mds.*" (MayReceiveAuth), which
+// need it to check their own clients; anyone else asking is ignored.
 // Per-subscriber state is a few integers; the number of subscribers is
 // bounded (kMaxSubscribers) so a flood of connections cannot grow it without
 // limit.
@@ -19,6 +22,9 @@
 namespace nacre::mon {
 
 inline constexpr size_t kMaxSubscribers = 8192;
+
+// True for peers entitled to the Auth map: OSD and MDS daemons.
+bool MayReceiveAuth(const std::string& peer_name);
 
 class Subscriptions {
  public:

@@ -7,9 +7,12 @@
 #include <thread>
 
 #include "common/asio_event_loop.h"
+#include "common/keyring.h"
 #include "common/msg/tcp_messenger.h"
 #include "librados/mon_client.h"
 #include "librados/mon_session.h"
+#include "messenger.pb.h"
+#include "osd.pb.h"
 #include "qa/cluster/test_cluster.h"
 
 using namespace nacre;
@@ -20,9 +23,11 @@ namespace {
 // A client process's messenger with a MonSession, on its own loop thread.
 class Client : public msg::Dispatcher {
  public:
-  Client(TestCluster& c)
-      : ms_(loop_, "client.admin", [](const std::string&) -> Result<std::string> { return NotFound("none"); },
-            c.admin_secret(), msg::TcpMessengerOptions{}) {
+  explicit Client(TestCluster& c) : Client(c, "client.admin", c.admin_secret(), false) {}
+  // As `entity` with its raw secret; `want_auth` asks for the Auth map too.
+  Client(TestCluster& c, const std::string& entity, const std::string& secret, bool want_auth)
+      : ms_(loop_, entity, [](const std::string&) -> Result<std::string> { return NotFound("none"); }, secret,
+            msg::TcpMessengerOptions{}) {
     monc::MonSession::Options o;
     o.mons = *monc::ParseMonHost(c.mon_host());
     for (int i = 0; i < c.num_mons(); ++i) o.mon_names.push_back("mon." + c.MonName(i));
@@ -30,6 +35,11 @@ class Client : public msg::Dispatcher {
     o.on_osdmap = [this](const proto::OSDMapProto& m) {
       std::lock_guard<std::mutex> g(mu_);
       map_ = m;
+    };
+    o.want_auth = want_auth;
+    o.on_authmap = [this](const proto::AuthMapProto& a) {
+      std::lock_guard<std::mutex> g(mu_);
+      auth_ = a;
     };
     session_ = std::make_unique<monc::MonSession>(&ms_, o);
     ms_.SetDispatcher(this);
@@ -57,6 +67,10 @@ class Client : public msg::Dispatcher {
     std::lock_guard<std::mutex> g(mu_);
     return map_.epoch();
   }
+  proto::AuthMapProto authmap() {
+    std::lock_guard<std::mutex> g(mu_);
+    return auth_;
+  }
   // Loop-thread state, read through the loop.
   template <class F>
   auto OnLoop(F f) {
@@ -66,6 +80,10 @@ class Client : public msg::Dispatcher {
   }
 
   monc::MonSession& session() { return *session_; }
+  // Sends straight to one monitor, beside the session (OSD reports).
+  Status SendTo(const msg::EntityAddr& mon, const std::string& mon_name, msg::Message m) {
+    return ms_.Connect(mon_name, mon, msg::Policy::kLossless)->Send(std::move(m));
+  }
 
  private:
   AsioEventLoop loop_;
@@ -74,6 +92,7 @@ class Client : public msg::Dispatcher {
   std::thread thread_;
   std::mutex mu_;
   proto::OSDMapProto map_;
+  proto::AuthMapProto auth_;
 };
 
 }  // namespace
@@ -103,4 +122,109 @@ TEST_CASE("a monitor session follows the OSDMap and survives losing its monitor"
   CHECK(client.OnLoop([&] { return client.session().hunts(); }) >= 1);
   CHECK(client.OnLoop([&] { return client.session().current_mon(); }) != first);
   CHECK(client.HasPool("before"));
+}
+
+TEST_CASE("the auth map goes to OSD sessions only", "[qa][mon]") {
+  TestCluster c(3);
+  REQUIRE(c.Create().ok());
+  REQUIRE(c.WaitForQuorum(3));
+  auto created = c.JsonCommand("auth get-or-create", {{"entity", "osd.0"}, {"caps", R"(["mon","allow profile osd"])"}});
+  REQUIRE(created.is_array());
+  auto secret = Base64Decode(created[0]["key"].get<std::string>());
+  REQUIRE(secret.ok());
+
+  Client osd(c, "osd.0", *secret, /*want_auth=*/true);
+  Client admin(c, "client.admin", c.admin_secret(), /*want_auth=*/true);
+  REQUIRE(WaitFor([&] { return osd.authmap().entities().count("osd.0") == 1; }, 30));
+  CHECK(osd.authmap().entities().count("client.admin") == 1);
+  CHECK(osd.OnLoop([&] { return osd.session().authmap().epoch(); }) >= 1);
+
+  // A new entity reaches the OSD through the subscription.
+  REQUIRE(c.Command("auth get-or-create", {{"entity", "client.new"}, {"caps", R"(["mon","allow r"])"}}).ok());
+  CHECK(WaitFor([&] { return osd.authmap().entities().count("client.new") == 1; }, 30));
+
+  // The client's session works (it follows the OSDMap) but never gets the keys.
+  REQUIRE(WaitFor([&] { return admin.epoch() >= 1; }, 30));
+  CHECK(admin.authmap().entities().empty());
+  CHECK(admin.OnLoop([&] { return admin.session().authmap().epoch(); }) == 0);
+}
+
+TEST_CASE("PG reports sent to one monitor are seen by every monitor", "[qa][mon]") {
+  TestCluster c(3);
+  REQUIRE(c.Create().ok());
+  REQUIRE(c.WaitForQuorum(3));
+  auto mons = *monc::ParseMonHost(c.mon_host());
+  int leader = -1;
+  for (int i = 0; i < c.num_mons(); ++i)
+    if (c.MonName(i) == c.Leader()) leader = i;
+  REQUIRE(leader >= 0);
+  int peon = (leader + 1) % c.num_mons();
+
+  // Three stand-in OSDs boot (client.admin has the caps) and a pool of 8 PGs appears.
+  Client d(c);
+  for (int i = 0; i < 3; ++i) {
+    proto::OsdBoot boot;
+    boot.set_uuid("uuid-" + std::to_string(i));
+    boot.set_host("host" + std::to_string(i));
+    boot.set_want_id(-1);
+    REQUIRE(d.SendTo(mons[leader], "mon." + c.MonName(leader), msg::Message::Make(proto::MSG_OSD_BOOT, boot)).ok());
+  }
+  REQUIRE(c.Command("osd pool create", {{"pool", "p"}, {"pg_num", "8"}}).ok());
+  REQUIRE(WaitFor([&] {
+    auto dump = c.JsonCommand("osd dump");
+    return dump.is_object() && dump["osds"].size() == 3 && dump["pools"].size() == 1;
+  }, 30));
+  REQUIRE(WaitFor([&] { return d.HasPool("p"); }, 30));
+  int64_t pool = -1;
+  for (const auto& p : c.JsonCommand("osd dump")["pools"]) pool = p["pool"];
+
+  // Every OSD reports every PG clean, to the peon only.
+  auto send_reports = [&] {
+    for (int osd = 0; osd < 3; ++osd) {
+      proto::OsdPgStats r;
+      r.set_osd(osd);
+      r.set_epoch(d.epoch());
+      r.mutable_osd_stat()->set_kb(1 << 20);
+      r.mutable_osd_stat()->set_kb_used(1 << 10);
+      r.mutable_osd_stat()->set_kb_avail((1 << 20) - (1 << 10));
+      r.mutable_osd_stat()->set_num_pgs(8);
+      for (uint32_t s = 0; s < 8; ++s) {
+        auto* st = r.add_pgs();
+        st->set_pool(pool);
+        st->set_seed(s);
+        st->set_state("active+clean");
+        for (int a = 0; a < 3; ++a) {
+          st->add_up((static_cast<int>(s) + a) % 3);
+          st->add_acting((static_cast<int>(s) + a) % 3);
+        }
+        st->set_primary(static_cast<int>(s) % 3);
+        st->set_num_objects(2);
+        st->set_num_bytes(4096);
+        st->set_digest(s);
+      }
+      // Reports go in the payload, as large ones must.
+      msg::Message m;
+      m.type = proto::MSG_PG_STATS;
+      m.payload = Bytes(r.SerializeAsString());
+      (void)d.SendTo(mons[peon], "mon." + c.MonName(peon), std::move(m));
+    }
+  };
+  for (int i = 0; i < c.num_mons(); ++i) {
+    INFO("mon." << c.MonName(i));
+    CHECK(WaitFor([&] {
+      send_reports();
+      auto st = c.JsonCommand("pg stat", {}, i);
+      return st.is_object() && st["pg_summary"]["num_pg_by_state"].size() == 1 &&
+             st["pg_summary"]["num_pg_by_state"][0]["name"] == "active+clean" &&
+             st["pg_summary"]["num_pg_by_state"][0]["num"] == 8;
+    }, 30));
+    auto dump = c.JsonCommand("pg dump", {}, i);
+    REQUIRE(dump.is_object());
+    REQUIRE(dump["pg_stats"].size() == 8);
+    CHECK(dump["pg_stats"][0]["copies"].size() == 3);
+    CHECK(c.JsonCommand("health", {}, i)["status"] == "HEALTH_OK");
+  }
+  ProcResult st = c.Cli("status");
+  CHECK(st.out.find("pgs:     8 active+clean") != std::string::npos);
+  CHECK(st.out.find("objects: 16 objects, 32 KiB") != std::string::npos);
 }

@@ -1,0 +1,59 @@
+// Peering decisions: given what each reachable member of a PG reports (its
+// info, log and known-missing objects), choose the authoritative history and
+// say what every member of the new acting set lacks.
+//
+// Pure functions of their inputs, so they are tested exhaustively without
+// daemons (peering_test.cc); the OSD's PG (pg.h) gathers the reports and
+// carries the plan out.
+//
+// The rules:
+//  - Authoritative: the complete (not backfilling) reporter with the newest
+//    last_update; ties prefer the primary, then acting members. Versions
+//    order by epoch first, so a deposed primary's unacknowledged writes lose
+//    to its successor's.
+//  - A member whose log ends before the authoritative log's tail, or whose
+//    contents are incomplete (an interrupted backfill), is backfilled: it
+//    drops its contents and receives every object.
+//  - Otherwise it lacks the objects of authoritative entries it does not
+//    hold, and the objects of its own entries the authoritative log does not
+//    hold (divergent writes that never completed: they are rolled back by
+//    copying the authoritative object, or deleting it).
+//  - Objects a member already knew it lacked stay missing.
+#pragma once
+
+#include <set>
+#include <vector>
+
+#include "common/status.h"
+#include "daemons/osd/pg/pg_log.h"
+
+namespace nacre::osd::pg {
+
+struct PeerReport {
+  int osd = -1;
+  proto::PgInfoProto info;
+  std::vector<proto::PgLogEntryProto> log;  // oldest first
+  MissingSet missing;                       // what it knows it lacks
+};
+
+struct PeeringPlan {
+  int auth = -1;                                 // whose log wins
+  EVersion last_update, log_tail;
+  std::vector<proto::PgLogEntryProto> log;       // the authoritative log
+  std::map<int, MissingSet> missing;             // per acting member (primary included)
+  std::set<int> backfill;                        // members to refill from scratch
+  // For each object the primary lacks: a reporter that holds it (auth first).
+  std::map<ObjectId, int> pull_from;
+  std::set<ObjectId> unfound;                    // lacked by the primary and held by nobody
+};
+
+// `acting` is the new acting set, primary first; `reports` holds one entry
+// per responder (acting members and any strays queried). Fails (kAgain) when
+// no complete copy responded: the PG cannot go active.
+Result<PeeringPlan> PlanPeering(const std::vector<int>& acting, const std::vector<PeerReport>& reports);
+
+// What `member` lacks relative to `auth`. False when the logs do not overlap
+// and the member must be backfilled instead.
+bool LogMissing(const PeerReport& auth, const PeerReport& member, MissingSet* out);
+
+}  // namespace nacre::osd::pg
