@@ -99,6 +99,7 @@ void Pg::ResetPrimaryState(bool requeue) {
   pull_from_.clear();
   pushing_.clear();
   pulling_.clear();
+  pull_failed_.clear();
   if (requeue) {
     // Oldest first, so per-object order survives the re-peering.
     std::sort(ops.begin(), ops.end(), [](const ClientOp& a, const ClientOp& b) { return a.req.tid() < b.req.tid(); });

@@ -172,6 +172,7 @@ class Pg {
   std::map<ObjectId, int> pull_from_;
   std::map<ObjectId, std::set<int>> pushing_;  // object -> replicas yet to confirm
   std::set<ObjectId> pulling_;
+  std::map<ObjectId, std::set<int>> pull_failed_;  // sources that could not serve it
   size_t recovered_ = 0;
 
   // Primary: client ops.

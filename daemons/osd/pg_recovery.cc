@@ -76,14 +76,27 @@ void Pg::OnPulled(int from, const proto::PgPush& p, const Bytes& payload) {
     NLOG(osd, kWarn) << "PG " << coll_ << ": osd." << from << " could not serve " << o.name << "; trying another copy";
     pulling_.erase(o);
     pull_from_.erase(o);
+    auto& tried = pull_failed_[o];
+    tried.insert(from);
     for (int osd : acting_)
-      if (osd != from && osd != host_->whoami() && peer_missing_.count(osd) && !peer_missing_[osd].count(o)) {
+      if (osd != host_->whoami() && !tried.count(osd) && peer_missing_.count(osd) && !peer_missing_[osd].count(o)) {
         StartPull(o, osd);
         return;
       }
-    NLOG(osd, kError) << "PG " << coll_ << ": no other copy of " << o.name << " to recover from";
+    // No good copy anywhere: fail the waiting ops with a clear error rather
+    // than hand out damaged bytes or wait forever. The next read tries again.
+    NLOG(osd, kError) << "PG " << coll_ << ": no intact copy of " << o.name << " on any acting OSD";
+    pull_failed_.erase(o);
+    missing_.erase(o);
+    auto w = waiting_recovery_.find(o);
+    if (w != waiting_recovery_.end()) {
+      auto ops = std::move(w->second);
+      waiting_recovery_.erase(w);
+      for (auto& op : ops) Reply(op, Corruption("every copy of " + o.name + " failed its checksum"), 0);
+    }
     return;
   }
+  pull_failed_.erase(o);
   Transaction t;
   BuildPushTxn(p, payload, coll_, &t);
   t.CollDelete(coll_, pg::MissingKey(o));
