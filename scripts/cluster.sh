@@ -112,6 +112,25 @@ wait_for_osds() {
   done
 }
 
+wait_for_clean() {
+  local deadline=$((SECONDS + 120))
+  until nacre health 2>/dev/null | grep -q HEALTH_OK; do
+    [ $SECONDS -lt $deadline ] || die "PGs did not become active+clean in 120 s: $(nacre health detail 2>&1 | head -5)"
+    sleep 0.2
+  done
+}
+
+# Writes an object to the replicated pool and reads it back: the data path
+# works end to end, not just the daemons.
+check_io() {
+  local src="$STATE/run/hello.in" dst="$STATE/run/hello.out"
+  echo "hello from nacre, $(date -u +%FT%TZ)" >"$src"
+  nacre rados -p rbd put nacre-hello "$src" || die "writing an object failed"
+  nacre rados -p rbd get nacre-hello "$dst" || die "reading the object back failed"
+  cmp -s "$src" "$dst" || die "the object read back differs from what was written"
+  echo "wrote and read back rbd/nacre-hello ($(wc -c <"$src") bytes)"
+}
+
 link_conf() {
   # Point /etc/nacre/nacre.conf at this cluster, unless it is someone else's.
   if [ -w /etc ] && { [ ! -e /etc/nacre/nacre.conf ] || [ -L /etc/nacre/nacre.conf ]; }; then
@@ -128,6 +147,8 @@ cmd_start() {
   wait_for_osds
   link_conf
   nacre osd pool create rbd >/dev/null
+  wait_for_clean
+  check_io
   nacre -s
   echo
   echo "cluster: running; try: $BIN/client/nacre -c $CONF health detail"

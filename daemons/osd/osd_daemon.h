@@ -97,6 +97,7 @@ class OsdDaemon : public msg::Dispatcher, public PgHost {
   std::string crush_bytes_;
   std::map<placement::PgId, std::unique_ptr<Pg>> pgs_;
   std::vector<ClientOp> waiting_for_map_;  // ops from clients with a newer map
+  std::vector<std::pair<msg::ConnectionRef, msg::Message>> waiting_peer_msgs_;  // peers with a newer map
   std::unique_ptr<Heartbeat> heartbeat_;
   size_t log_max_ = 3000, recovery_max_ = 4, max_waiting_ops_ = 4096;
 };

@@ -106,7 +106,11 @@ void OsdDaemon::HandleMap(const proto::OSDMapProto& m) {
       ++it;
     }
   }
-  // Ops that waited for this map.
+  for (auto& [id, pg] : pgs_) pg->Tick();
+  // Peer messages and ops that waited for this map.
+  std::vector<std::pair<msg::ConnectionRef, msg::Message>> peer_msgs;
+  peer_msgs.swap(waiting_peer_msgs_);
+  for (auto& [con, pm] : peer_msgs) HandlePeerMessage(con, pm);
   std::vector<ClientOp> waiting;
   waiting.swap(waiting_for_map_);
   for (auto& op : waiting) {
@@ -182,7 +186,13 @@ bool OsdDaemon::HandlePeerMessage(const msg::ConnectionRef& con, msg::Message& m
       return nullptr;
     }
     if (hdr.seed() > (1u << 24)) return nullptr;
-    return GetPg({hdr.pool(), hdr.seed()}, create && mons_->osdmap().pools().count(hdr.pool()));
+    if (create && !mons_->osdmap().pools().count(hdr.pool())) {
+      // A peer with a newer map than ours: hold the message until our map
+      // has the pool, or the PG would miss its peering or activation.
+      if (waiting_peer_msgs_.size() < max_waiting_ops_) waiting_peer_msgs_.push_back({con, m});
+      return nullptr;
+    }
+    return GetPg({hdr.pool(), hdr.seed()}, create);
   };
   switch (m.type) {
     case proto::MSG_OSD_PING: {
@@ -256,6 +266,7 @@ void OsdDaemon::MapOnePg(Pg* pg) {
 
 void OsdDaemon::HeartbeatTick() {
   heartbeat_->Tick(loop_.Now());
+  for (auto& [id, pg] : pgs_) pg->Tick();
   auto every = std::chrono::duration<double>(config_.GetDouble("osd_heartbeat_interval"));
   hb_timer_ = loop_.CallAfter(std::chrono::duration_cast<EventLoop::Duration>(every), [this] { HeartbeatTick(); });
 }

@@ -83,6 +83,10 @@ class Pg {
   void HandlePush(int from, const proto::PgPush& p, const Bytes& payload);
   void HandlePushReply(int from, const proto::PgPushReply& r);
 
+  // Periodic: a primary still peering asks again those that have not
+  // answered (a query can reach a peer before its map has the pool).
+  void Tick();
+
   bool is_primary() const { return role_ == Role::kPrimary; }
   bool in_acting() const { return role_ != Role::kStray; }
   bool has_data() const { return coll_exists_; }
@@ -164,6 +168,7 @@ class Pg {
 
   // Primary: peering.
   std::set<int> probing_;
+  EventLoop::Duration last_query_{0};
   std::map<int, pg::PeerReport> reports_;
   pg::PeeringPlan plan_;
   std::set<int> strays_;            // reporters outside the acting set

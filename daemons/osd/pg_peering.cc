@@ -39,7 +39,19 @@ void Pg::StartPeering() {
   MaybeProceed();
 }
 
+void Pg::Tick() {
+  if (role_ != Role::kPrimary) return;
+  if (host_->loop().Now() - last_query_ < std::chrono::seconds(2)) return;
+  if (state_ == State::kPeering) {
+    auto pending = probing_;
+    for (int osd : pending) Query(osd, false);
+  } else if (state_ == State::kWaitListing) {
+    Query(plan_.auth, true);
+  }
+}
+
 void Pg::Query(int osd, bool want_objects) {
+  last_query_ = host_->loop().Now();
   if (!want_objects) probing_.insert(osd);
   proto::PgQuery q;
   q.set_pool(id_.pool);
