@@ -42,6 +42,10 @@ const std::vector<CommandDef>& Commands() {
       {"mon stat", {}, {}, "summarize monitor status"},
       {"quorum_status", {}, {}, "report status of monitor quorum"},
       {"osd tree", {}, {}, "print OSD tree"},
+      {"osd df", {}, {}, "show OSD utilization"},
+      {"pg stat", {}, {}, "show placement group status"},
+      {"pg dump", {}, {}, "show placement group statistics"},
+      {"pg ls", {{"states", K::kList}}, {}, "list PGs [POOL_ID] [STATE...]"},
       {"osd ls", {}, {}, "show all OSD ids"},
       {"osd dump", {}, {}, "print summary of the OSD map"},
       {"osd out", {{"ids", K::kList}}, {}, "set OSD(s) out"},
@@ -137,6 +141,7 @@ void RegisterMonCommands(CLI::App& app, Context& ctx) {
       if (it == groups.end()) {
         static const std::map<std::string, std::string> kGroupHelp = {
             {"mon", "monitor status"},
+            {"pg", "placement groups"},
             {"osd", "OSDs, pools and erasure-code profiles"},
             {"osd pool", "create, list, inspect, change and remove pools"},
             {"osd erasure-code-profile", "erasure-code profiles"},

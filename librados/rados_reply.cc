@@ -1,6 +1,7 @@
 #include "librados/rados_reply.h"
 
 #include <string>
+#include <string_view>
 
 #include "messenger.pb.h"
 
@@ -10,24 +11,11 @@ Status StatusFromWire(int32_t code, const std::string& message) {
   if (code == 0) return Status::OK();
   // Accept negative errno too (Ceph habit) but store the positive code.
   if (code < 0 && code > -4096) code = -code;
-  switch (static_cast<Code>(code)) {
-    case Code::kPermission:
-    case Code::kNotFound:
-    case Code::kIO:
-    case Code::kAgain:
-    case Code::kExists:
-    case Code::kInvalid:
-    case Code::kNoSpace:
-    case Code::kRange:
-    case Code::kTooBig:
-    case Code::kCorruption:
-    case Code::kTimeout:
-    case Code::kShutdown:
-    case Code::kNotSupported:
-      return Status(static_cast<Code>(code), message);
-    default:
-      return IOError("OSD error " + std::to_string(code) + (message.empty() ? "" : ": " + message));
-  }
+  // Any code the Status enum names passes through as itself (CodeName knows
+  // every enumerator); the rest become EIO so no caller sees a stray Code.
+  Code c = static_cast<Code>(code);
+  if (std::string_view(CodeName(c)) != "EUNKNOWN") return Status(c, message);
+  return IOError("OSD error " + std::to_string(code) + (message.empty() ? "" : ": " + message));
 }
 
 Status CheckResultCount(const DecodedReply& r, size_t expected_ops) {

@@ -2,6 +2,7 @@
 // reports (pg_stats.h) and the OSDMap, in Ceph's shapes.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "daemons/mon/commands.h"
@@ -136,16 +137,24 @@ CommandOutcome PgDump(const proto::CommandRequest&, const CommandContext& c) {
   return o;
 }
 
-// `pg ls [STATES...]`: PGs having any of the given state words (all PGs
-// without any), optionally of one pool (`pool` = id).
+// `pg ls [POOL] [STATES...]`: PGs having any of the given state words (all
+// PGs without any), optionally of one pool (its id, as `pool` or as the
+// first word of `states`).
 CommandOutcome PgLs(const proto::CommandRequest& r, const CommandContext& c) {
   std::vector<std::string> want = ArgList(r, "states");
   int64_t pool = -1;
-  if (!ArgOr(r, "pool", "").empty()) {
-    auto p = ArgInt(r, "pool", 0, INT64_MAX);
-    if (!p.ok()) return Fail(p.status());
-    if (!c.maps.osdmap().pools().count(*p)) return Fail(NotFound("pool " + std::to_string(*p) + " does not exist"));
-    pool = *p;
+  std::string pool_arg = ArgOr(r, "pool", "");
+  // Ceph's `pg ls [POOL] [STATES...]`: a leading number among the words is the pool id.
+  if (pool_arg.empty() && !want.empty() && want[0].find_first_not_of("0123456789") == std::string::npos) {
+    pool_arg = want[0];
+    want.erase(want.begin());
+  }
+  if (!pool_arg.empty()) {
+    char* end = nullptr;
+    long long p = strtoll(pool_arg.c_str(), &end, 10);
+    if (*end || p < 0) return Fail(Invalid("pool must be a pool id, got '" + pool_arg + "'"));
+    if (!c.maps.osdmap().pools().count(p)) return Fail(NotFound("pool " + pool_arg + " does not exist"));
+    pool = p;
   }
   PgMapView v = BuildPgView(c);
   CommandOutcome o;
@@ -215,7 +224,8 @@ std::string PgStatusLines(const PgMapView& v, nlohmann::json* pgmap) {
   nlohmann::json states = nlohmann::json::array();
   int inactive = 0;
   for (const auto& pg : v.pgs) inactive += !StateHas(pg.state, "active");
-  os << "    pgs:     ";
+  os << "    pgs:";
+  if (!v.pgs.empty()) os << "     ";
   bool first = true;
   if (inactive > 0 && !v.pgs.empty()) {
     // Ceph leads with the share of PGs that serve no I/O.

@@ -187,6 +187,9 @@ TEST_CASE("a degraded PG raises PG_DEGRADED", "[mon][pg]") {
   o = c.Run("pg ls", {{"states", "undersized recovering"}});
   CHECK(o.json["pg_stats"].size() == 2);
   CHECK(c.Run("pg ls", {{"pool", "7"}}).status.code() == Code::kNotFound);
+  CHECK(c.Run("pg ls", {{"states", "7 degraded"}}).status.code() == Code::kNotFound);
+  CHECK(c.Run("pg ls", {{"states", "1 degraded"}}).json["pg_stats"].size() == 2);
+  CHECK(c.Run("pg ls", {{"states", "1"}}).json["pg_stats"].size() == 96);
 
   // Active but neither degraded nor undersized still is not clean.
   Cluster d;

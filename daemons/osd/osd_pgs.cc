@@ -287,7 +287,12 @@ void OsdDaemon::SendPgStats() {
     st.mutable_osd_stat()->set_kb_used(kb - avail);
   }
   st.mutable_osd_stat()->set_num_pgs(st.pgs_size());
-  (void)mons_->SendToMon(msg::Message::Make(proto::MSG_PG_STATS, st));
+  // In the payload: a header is capped at ms_max_header_bytes, and a report
+  // grows with the number of PGs.
+  msg::Message m;
+  m.type = proto::MSG_PG_STATS;
+  m.payload = Bytes(st.SerializeAsString());
+  (void)mons_->SendToMon(std::move(m));
   auto every = std::chrono::duration<double>(config_.GetDouble("osd_pg_stats_interval"));
   stats_timer_ = loop_.CallAfter(std::chrono::duration_cast<EventLoop::Duration>(every), [this] { SendPgStats(); });
 }

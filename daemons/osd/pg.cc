@@ -208,7 +208,9 @@ void Pg::HandleQuery(int from, const proto::PgQuery& q) {
 }
 
 void Pg::HandleActivate(int from, const proto::PgActivate& a) {
-  if (a.epoch() < interval_ && role_ != Role::kPrimary) {
+  // A primary in our own map runs its own peering; an activation from an
+  // older interval (a deposed primary) must not overwrite it.
+  if (role_ == Role::kPrimary || a.epoch() < interval_) {
     NLOG(osd, kDebug) << "PG " << coll_ << ": ignoring activation of old interval " << a.epoch();
     return;
   }

@@ -151,7 +151,8 @@ TEST_CASE("the auth map goes to OSD sessions only", "[qa][mon]") {
 
 TEST_CASE("PG reports sent to one monitor are seen by every monitor", "[qa][mon]") {
   TestCluster c(3);
-  REQUIRE(c.Create().ok());
+  // The stand-in OSDs send no beacons: keep them up for the whole test.
+  REQUIRE(c.Create("mon osd report timeout = 300\n").ok());
   REQUIRE(c.WaitForQuorum(3));
   auto mons = *monc::ParseMonHost(c.mon_host());
   int leader = -1;
@@ -176,9 +177,12 @@ TEST_CASE("PG reports sent to one monitor are seen by every monitor", "[qa][mon]
   }, 30));
   REQUIRE(WaitFor([&] { return d.HasPool("p"); }, 30));
   int64_t pool = -1;
-  for (const auto& p : c.JsonCommand("osd dump")["pools"]) pool = p["pool"];
+  nlohmann::json osd_dump = c.JsonCommand("osd dump");
+  for (const auto& p : osd_dump["pools"]) pool = p["pool"];
+  REQUIRE(pool >= 0);
 
   // Every OSD reports every PG clean, to the peon only.
+  std::string send_error;
   auto send_reports = [&] {
     for (int osd = 0; osd < 3; ++osd) {
       proto::OsdPgStats r;
@@ -206,18 +210,21 @@ TEST_CASE("PG reports sent to one monitor are seen by every monitor", "[qa][mon]
       msg::Message m;
       m.type = proto::MSG_PG_STATS;
       m.payload = Bytes(r.SerializeAsString());
-      (void)d.SendTo(mons[peon], "mon." + c.MonName(peon), std::move(m));
+      Status sent = d.SendTo(mons[peon], "mon." + c.MonName(peon), std::move(m));
+      if (!sent.ok()) send_error = sent.ToString();
     }
   };
   for (int i = 0; i < c.num_mons(); ++i) {
     INFO("mon." << c.MonName(i));
+    nlohmann::json st;
     CHECK(WaitFor([&] {
       send_reports();
-      auto st = c.JsonCommand("pg stat", {}, i);
+      st = c.JsonCommand("pg stat", {}, i);
       return st.is_object() && st["pg_summary"]["num_pg_by_state"].size() == 1 &&
              st["pg_summary"]["num_pg_by_state"][0]["name"] == "active+clean" &&
              st["pg_summary"]["num_pg_by_state"][0]["num"] == 8;
     }, 30));
+    INFO("send error: " << send_error << "; pg stat: " << st.dump());
     auto dump = c.JsonCommand("pg dump", {}, i);
     REQUIRE(dump.is_object());
     REQUIRE(dump["pg_stats"].size() == 8);

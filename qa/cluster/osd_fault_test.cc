@@ -209,9 +209,12 @@ TEST_CASE("OSD faults: a corrupted chunk is never returned", "[qa][osd][fault]")
   auto rados = Connect(c);
   auto io = rados->CreateIoCtx("cr");
   REQUIRE(io.ok());
-  std::string good = Content("victim", 1, 1 << 20);
-  REQUIRE(io->WriteFull("victim", Bytes(std::string(good))).ok());
   std::string why;
+  REQUIRE(WaitFor([&] { return AllCleanWithCopies(c, 0, &why) || why.find("copies") != std::string::npos; }, 120));
+  std::string good = Content("victim", 1, 1 << 20);
+  Status ws = io->WriteFull("victim", Bytes(std::string(good)));
+  INFO(ws.ToString());
+  REQUIRE(ws.ok());
   REQUIRE(WaitFor([&] { return AllCleanWithCopies(c, 3, &why); }, 120));
 
   // Flip a byte of the object's bytes in every copy's data files but one
