@@ -132,6 +132,8 @@ class Runner {
     if (!failure.ok()) return failure;
     st.ops = done;
     st.elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+    // A run shorter than a second (a quick seq) still gets a rate.
+    if (st.per_sec_ops.empty() && st.elapsed > 0) st.per_sec_ops.push_back(static_cast<double>(done) / st.elapsed);
     return st;
   }
 
@@ -218,22 +220,23 @@ void Summary(Context& ctx, const BenchArgs& a, const Stats& st, const std::strin
 
 std::string ObjectName(const std::string& prefix, uint64_t i) { return prefix + "_object" + std::to_string(i); }
 
-// Removes objects 0..n-1 with `threads` in flight.
+// Removes objects 0..n-1 with `threads` in flight: a sliding window, so
+// one slow remove does not hold up the next batch.
 Status RemoveObjects(rados::IoCtx& io, const std::string& prefix, uint64_t n, int threads) {
-  std::vector<rados::AioCompletionRef> window;
+  std::deque<rados::AioCompletionRef> window;
   Status first;
+  auto reap = [&] {
+    auto& w = window.front();
+    w->Wait();
+    if (!w->status().ok() && w->status().code() != Code::kNotFound && first.ok()) first = w->status();
+    window.pop_front();
+  };
   for (uint64_t i = 0; i < n; ++i) {
-    auto c = rados::MakeCompletion();
-    io.AioRemove(ObjectName(prefix, i), c);
-    window.push_back(c);
-    if (window.size() >= static_cast<size_t>(threads) || i + 1 == n) {
-      for (auto& w : window) {
-        w->Wait();
-        if (!w->status().ok() && w->status().code() != Code::kNotFound && first.ok()) first = w->status();
-      }
-      window.clear();
-    }
+    if (window.size() >= static_cast<size_t>(threads)) reap();
+    window.push_back(rados::MakeCompletion());
+    io.AioRemove(ObjectName(prefix, i), window.back());
   }
+  while (!window.empty()) reap();
   return first;
 }
 
