@@ -168,7 +168,7 @@ Status ExecuteRead(const ObjectStore& st, const std::string& coll, const proto::
 }
 
 Status BuildWrite(const ObjectStore& st, const std::string& coll, const proto::OsdOpRequest& req,
-                  const Bytes& payload, uint64_t /*mtime_ns*/, Transaction* txn, bool* removed) {
+                  const Bytes& payload, Transaction* txn, bool* removed) {
   ObjectId oid{req.nspace(), req.oid()};
   auto stat = st.Stat(coll, oid);
   if (!stat.ok() && stat.status().code() != Code::kNotFound) return stat.status();

@@ -41,7 +41,7 @@ Status ExecuteRead(const ObjectStore& st, const std::string& coll, const proto::
 // Resolves write ops into `txn` (object ops only; the caller adds the PG
 // log). `*removed` is set when the object ends up deleted.
 Status BuildWrite(const ObjectStore& st, const std::string& coll, const proto::OsdOpRequest& req,
-                  const Bytes& payload, uint64_t mtime_ns, Transaction* txn, bool* removed);
+                  const Bytes& payload, Transaction* txn, bool* removed);
 
 // The object ops of `txn` on the wire, and back (for collection `coll`).
 void EncodeRepTxn(const Transaction& txn, proto::RepOp* rep, Bytes* payload);

@@ -72,6 +72,7 @@ class OsdDaemon : public msg::Dispatcher, public PgHost {
   Pg* GetPg(const placement::PgId& id, bool create);
   void MapOnePg(Pg* pg);
   void HandleClientOp(const msg::ConnectionRef& con, msg::Message&& m);
+  void DispatchClientOp(ClientOp op);
   void ReplyError(const msg::ConnectionRef& con, uint64_t tid, const Status& s, bool retry);
   bool HandlePeerMessage(const msg::ConnectionRef& con, msg::Message& m);
   void HeartbeatTick();

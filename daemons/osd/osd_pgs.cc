@@ -113,14 +113,7 @@ void OsdDaemon::HandleMap(const proto::OSDMapProto& m) {
   for (auto& [con, pm] : peer_msgs) HandlePeerMessage(con, pm);
   std::vector<ClientOp> waiting;
   waiting.swap(waiting_for_map_);
-  for (auto& op : waiting) {
-    if (op.req.epoch() > m.epoch()) {
-      waiting_for_map_.push_back(std::move(op));
-      continue;
-    }
-    msg::Message mm = msg::Message::Make(proto::MSG_OSD_OP, op.req, op.payload);
-    HandleClientOp(op.con, std::move(mm));
-  }
+  for (auto& op : waiting) DispatchClientOp(std::move(op));  // holds again those still ahead
 }
 
 Pg* OsdDaemon::GetPg(const placement::PgId& id, bool create) {
@@ -152,9 +145,15 @@ void OsdDaemon::HandleClientOp(const msg::ConnectionRef& con, msg::Message&& m) 
   op.client = con->peer_name();
   if (!m.ParseHeader(&op.req)) return ReplyError(con, 0, Invalid("undecodable op header"), false);
   op.payload = std::move(m.payload);
+  Status s = ValidateRequest(op.req, op.payload.size(), store_->options().limits);
+  if (!s.ok()) return ReplyError(con, op.req.tid(), s, false);
+  DispatchClientOp(std::move(op));
+}
+
+// A validated op: to its PG's primary, or held for a newer map, or refused.
+void OsdDaemon::DispatchClientOp(ClientOp op) {
   const auto& req = op.req;
-  Status s = ValidateRequest(req, op.payload.size(), store_->options().limits);
-  if (!s.ok()) return ReplyError(con, req.tid(), s, false);
+  const auto& con = op.con;
   const auto& map = mons_->osdmap();
   if (req.epoch() > map.epoch()) {
     // The client saw a newer map: wait for it rather than misjudge.

@@ -44,7 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (nacre::osd::IsWriteOp(req.ops(0).op())) {
     nacre::osd::store::Transaction t;
     bool removed = false;
-    if (nacre::osd::BuildWrite(*st, "1.0", req, payload, 0, &t, &removed).ok() &&
+    if (nacre::osd::BuildWrite(*st, "1.0", req, payload, &t, &removed).ok() &&
         t.Validate(st->options().limits).ok())
       (void)st->Apply(std::move(t));
   } else {

@@ -144,9 +144,7 @@ class Pg {
   void StartPull(const ObjectId& o, int from);
   void OnPulled(int from, const proto::PgPush& p, const Bytes& payload);
   void StartPush(const ObjectId& o);
-  void RecoveredOn(int osd, const ObjectId& o);
   void ObjectRecovered(const ObjectId& o);
-  bool Degraded() const;
   size_t TotalMissing() const;
 
   PgHost* host_;

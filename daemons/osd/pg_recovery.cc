@@ -14,8 +14,6 @@ size_t Pg::TotalMissing() const {
   return n;
 }
 
-bool Pg::Degraded() const { return TotalMissing() > 0 || acting_.size() < pool_.size(); }
-
 void Pg::Recover() {
   if (role_ != Role::kPrimary || state_ != State::kActive) return;
   size_t max = std::max<size_t>(host_->recovery_max_active(), 1);
@@ -169,8 +167,6 @@ void Pg::HandlePushReply(int from, const proto::PgPushReply& r) {
   }
   Recover();
 }
-
-void Pg::RecoveredOn(int, const ObjectId& o) { ObjectRecovered(o); }
 
 void Pg::ObjectRecovered(const ObjectId& o) {
   if (ObjectLacked(o)) return;

@@ -1,8 +1,6 @@
 // Pg: client operations on the primary. Reads are served from the store;
 // writes are ordered, logged, replicated to every acting member and
 // acknowledged when all of them have committed.
-#include <chrono>
-
 #include "common/log.h"
 #include "daemons/osd/pg.h"
 #include "messenger.pb.h"
@@ -11,13 +9,6 @@ namespace nacre::osd {
 
 using pg::EVersion;
 using pg::ToProto;
-
-namespace {
-uint64_t WallNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
 
 void Pg::HandleClientOp(ClientOp op) {
   if (role_ != Role::kPrimary) return ReplyRetry(op);
@@ -92,7 +83,7 @@ void Pg::DoWrite(ClientOp op) {
   auto& st = host_->store();
   Transaction t;
   bool removed = false;
-  Status s = BuildWrite(st, coll_, req, op.payload, WallNs(), &t, &removed);
+  Status s = BuildWrite(st, coll_, req, op.payload, &t, &removed);
   EVersion version{std::max(host_->epoch(), interval_), log_.head().v + 1};
   if (s.ok() && !removed) t.SetXattr(coll_, o, pg::kVersionXattr, pg::EncodeVersion(version));
   if (s.ok()) s = t.Validate(st.options().limits);
