@@ -82,16 +82,7 @@ void OsdDaemon::HandleMap(const proto::OSDMapProto& m) {
       bool mine = std::find(mapping->up.begin(), mapping->up.end(), id_) != mapping->up.end();
       Pg* pg = GetPg(id, mine);
       if (pg) pg->OnMap(m.epoch(), pool, mapping->up, mapping->up);
-      // A stray copy tells the primary it exists, so it is purged once the
-      // PG is clean without it.
-      if (pg && !pg->in_acting() && pg->has_data() && mapping->primary >= 0) {
-        proto::PgNotify n;
-        n.set_pool(pool_id);
-        n.set_seed(seed);
-        n.set_epoch(0);
-        n.set_from(id_);
-        SendToOsd(mapping->primary, msg::Message::Make(proto::MSG_PG_NOTIFY, n));
-      }
+      if (pg && !pg->in_acting()) pg->AnnounceStray(true);
     }
   }
   for (auto it = pgs_.begin(); it != pgs_.end();) {
@@ -185,9 +176,10 @@ bool OsdDaemon::HandlePeerMessage(const msg::ConnectionRef& con, msg::Message& m
       return nullptr;
     }
     if (hdr.seed() > (1u << 24)) return nullptr;
-    if (create && !mons_->osdmap().pools().count(hdr.pool())) {
+    if (hdr.epoch() > epoch() || (create && !mons_->osdmap().pools().count(hdr.pool()))) {
       // A peer with a newer map than ours: hold the message until our map
-      // has the pool, or the PG would miss its peering or activation.
+      // catches up, so the PG judges it by the same map (our role in that
+      // interval, the pool itself) rather than by an older one.
       if (waiting_peer_msgs_.size() < max_waiting_ops_) waiting_peer_msgs_.push_back({con, m});
       return nullptr;
     }

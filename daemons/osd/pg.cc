@@ -111,6 +111,14 @@ void Pg::ResetPrimaryState(bool requeue) {
 
 void Pg::Remove() {
   ResetPrimaryState(false);
+  // Forget the history with the data: a PG object that outlives its
+  // collection (purged, then mapped back here) must report itself empty,
+  // never offer a log for objects it no longer has.
+  info_ = proto::PgInfoProto();
+  log_ = pg::PgLog();
+  missing_.clear();
+  interval_ = 0;
+  stat_dirty_ = true;
   if (!coll_exists_) return;
   Transaction t;
   t.RemoveCollection(coll_);
@@ -217,12 +225,22 @@ void Pg::HandleActivate(int from, const proto::PgActivate& a) {
   if (a.purge()) {
     // The PG is clean without us: drop our stray copy, unless a newer map
     // put us back in the acting set.
+    NLOG(osd, kDebug) << "PG " << coll_ << ": purge from osd." << from << (role_ == Role::kStray ? "" : " ignored");
     if (role_ == Role::kStray) Remove();
     return;
   }
+  if (role_ != Role::kReplica || from != primary_) {
+    // Our map is at least as new as the activation's (newer ones are held
+    // until ours catches up) and names another primary or leaves us out:
+    // the activation is from an interval that has already ended.
+    NLOG(osd, kDebug) << "PG " << coll_ << ": ignoring activation of ended interval " << a.epoch() << " from osd."
+                      << from;
+    return;
+  }
+  NLOG(osd, kDebug) << "PG " << coll_ << ": activated by osd." << from << " in interval " << a.epoch()
+                    << (a.backfill() ? ", backfill" : "") << ", " << a.missing_size() << " missing";
   interval_ = a.epoch();
   primary_ = from;
-  if (role_ == Role::kStray) role_ = Role::kReplica;
   pg::MissingSet missing;
   for (const auto& m : a.missing()) missing[{m.nspace(), m.oid()}] = FromProto(m.need());
   std::vector<proto::PgLogEntryProto> log(a.log().begin(), a.log().end());
@@ -270,16 +288,43 @@ void Pg::HandlePull(int from, const proto::PgPull& p) {
   push.set_oid(p.oid());
   push.set_reply_to_pull(true);
   Bytes payload;
-  auto w = ReadWholeObject(host_->store(), coll_, {p.nspace(), p.oid()});
-  if (!w.ok()) {
-    // A bad checksum here must not spread: answer nothing usable, the
-    // primary pulls from another copy.
-    NLOG(osd, kError) << "PG " << coll_ << ": cannot read " << p.oid() << " for a pull: " << w.status().ToString();
+  Status s = ServePull(p, &push, &payload);
+  if (!s.ok()) {
+    // Never answer with something the puller would store as the truth: it
+    // pulls from another copy instead.
+    NLOG(osd, kWarn) << "PG " << coll_ << ": cannot serve " << p.oid() << " to osd." << from << ": " << s.ToString();
+    push = proto::PgPush();
+    push.set_pool(id_.pool);
+    push.set_seed(id_.seed);
+    push.set_epoch(p.epoch());
+    push.set_nspace(p.nspace());
+    push.set_oid(p.oid());
+    push.set_reply_to_pull(true);
     push.set_failed(true);
-  } else {
-    FillPush(*w, &push, &payload);
+    payload = Bytes();
   }
   Send(from, proto::MSG_PG_PUSH, push, std::move(payload));
+}
+
+Status Pg::ServePull(const proto::PgPull& p, proto::PgPush* push, Bytes* payload) {
+  ObjectId o{p.nspace(), p.oid()};
+  if (!coll_exists_ || info_.backfilling()) return NotFound("no complete copy of the PG here");
+  if (missing_.count(o)) return NotFound("this copy lacks the object too");
+  NACRE_ASSIGN_OR_RETURN(auto w, ReadWholeObject(host_->store(), coll_, o));
+  EVersion need = FromProto(p.need());
+  if (!need.zero()) {
+    if (w.exists && w.version < need) return NotFound("this copy is older than the version needed");
+    if (!w.exists) {
+      // Absent is an answer only if this copy's history says so: the
+      // object's newest logged write removed it, or the needed version is
+      // older than everything this (complete) log still covers.
+      const auto* newest = log_.Newest(o);
+      bool removed = newest ? newest->remove() && FromProto(newest->version()) >= need : need <= log_.tail();
+      if (!removed) return NotFound("the object is absent here");
+    }
+  }
+  FillPush(w, push, payload);
+  return Status::OK();
 }
 
 void Pg::HandlePush(int from, const proto::PgPush& p, const Bytes& payload) {

@@ -70,7 +70,8 @@ class Pg {
   const std::string& coll() const { return coll_; }
 
   void OnMap(uint64_t epoch, const proto::PoolInfo& pool, const std::vector<int>& up, const std::vector<int>& acting);
-  // The pool was deleted: drop everything.
+  // Drops the collection and every record of it (pool deleted, or a stray
+  // copy purged once the PG is clean without it).
   void Remove();
 
   void HandleClientOp(ClientOp op);
@@ -84,8 +85,12 @@ class Pg {
   void HandlePushReply(int from, const proto::PgPushReply& r);
 
   // Periodic: a primary still peering asks again those that have not
-  // answered (a query can reach a peer before its map has the pool).
+  // answered (a query can reach a peer before its map has the pool); a
+  // stray copy announces itself again.
   void Tick();
+  // A stray copy (not in the acting set) announces itself to the primary;
+  // `now` skips the rate limit (a new map).
+  void AnnounceStray(bool now);
 
   bool is_primary() const { return role_ == Role::kPrimary; }
   bool in_acting() const { return role_ != Role::kStray; }
@@ -141,6 +146,8 @@ class Pg {
 
   // pg_recovery.cc
   void Recover();
+  // What a pull is answered with; an error if this copy cannot vouch for it.
+  Status ServePull(const proto::PgPull& p, proto::PgPush* push, Bytes* payload);
   void StartPull(const ObjectId& o, int from);
   void OnPulled(int from, const proto::PgPush& p, const Bytes& payload);
   void StartPush(const ObjectId& o);
@@ -167,6 +174,7 @@ class Pg {
   // Primary: peering.
   std::set<int> probing_;
   EventLoop::Duration last_query_{0};
+  EventLoop::Duration last_announce_{0};  // a stray's last notify to the primary
   std::map<int, pg::PeerReport> reports_;
   pg::PeeringPlan plan_;
   std::set<int> strays_;            // reporters outside the acting set

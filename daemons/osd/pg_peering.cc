@@ -40,6 +40,7 @@ void Pg::StartPeering() {
 }
 
 void Pg::Tick() {
+  if (role_ == Role::kStray) return AnnounceStray(false);
   if (role_ != Role::kPrimary) return;
   if (host_->loop().Now() - last_query_ < std::chrono::seconds(2)) return;
   if (state_ == State::kPeering) {
@@ -48,6 +49,22 @@ void Pg::Tick() {
   } else if (state_ == State::kWaitListing) {
     Query(plan_.auth, true);
   }
+}
+
+// A stray copy tells the primary it exists, so it is purged once the PG is
+// clean without it. Repeated every few seconds until the purge comes: the
+// primary forgets strays when it re-peers, and may not have the PG yet.
+void Pg::AnnounceStray(bool now) {
+  if (!coll_exists_ || primary_ < 0 || primary_ == host_->whoami()) return;
+  auto t = host_->loop().Now();
+  if (!now && t - last_announce_ < std::chrono::seconds(2)) return;
+  last_announce_ = t;
+  proto::PgNotify n;
+  n.set_pool(id_.pool);
+  n.set_seed(id_.seed);
+  n.set_epoch(0);
+  n.set_from(host_->whoami());
+  Send(primary_, proto::MSG_PG_NOTIFY, n);
 }
 
 void Pg::Query(int osd, bool want_objects) {
@@ -150,6 +167,9 @@ void Pg::Activate(const pg::PeeringPlan& plan_in, const std::vector<proto::PgObj
     Send(osd, proto::MSG_PG_ACTIVATE, a);
     peer_missing_[osd] = plan.missing[osd];
   }
+  NLOG(osd, kDebug) << "PG " << coll_ << ": activating interval " << interval_ << ": auth osd." << plan.auth
+                    << ", " << plan.backfill.size() << " to backfill, " << plan.missing[me].size()
+                    << " missing here, " << listing.size() << " listed";
   plan_ = std::move(plan);
   state_ = State::kActivating;
   uint64_t interval = interval_;

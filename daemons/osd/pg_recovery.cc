@@ -64,6 +64,8 @@ void Pg::StartPull(const ObjectId& o, int from) {
   p.set_epoch(interval_);
   p.set_nspace(o.ns);
   p.set_oid(o.name);
+  auto need = missing_.find(o);
+  if (need != missing_.end()) ToProto(need->second, p.mutable_need());
   Send(from, proto::MSG_PG_PULL, p);
 }
 

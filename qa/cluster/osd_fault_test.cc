@@ -75,34 +75,6 @@ void CreatePool(TestCluster& c, const std::string& name, int pg_num, int size, i
   }
 }
 
-// Every PG active+clean with exactly `copies` copies that agree, per the
-// monitors' `pg dump` (what each OSD reports of its own copy).
-bool AllCleanWithCopies(TestCluster& c, size_t copies, std::string* why) {
-  nlohmann::json d = c.JsonCommand("pg dump", {{"format", "json"}});
-  if (!d.is_object() || !d.contains("pg_stats") || d["pg_stats"].empty()) {
-    *why = "no pg dump";
-    return false;
-  }
-  for (const auto& pg : d["pg_stats"]) {
-    std::string id = pg["pgid"].get<std::string>();
-    if (pg["state"] != "active+clean") {
-      *why = id + " is " + pg["state"].get<std::string>();
-      return false;
-    }
-    const auto& cp = pg["copies"];
-    if (cp.size() != copies) {
-      *why = id + " has " + std::to_string(cp.size()) + " copies";
-      return false;
-    }
-    for (const auto& x : cp)
-      if (x["digest"] != cp[0]["digest"] || x["num_objects"] != cp[0]["num_objects"]) {
-        *why = id + ": copies differ";
-        return false;
-      }
-  }
-  return true;
-}
-
 // The TestCluster index of the OSD the monitors call osd.<id>.
 int IndexOf(TestCluster& c, int id) {
   for (int n = 0; n < 16; ++n) {
@@ -175,7 +147,7 @@ TEST_CASE("OSD faults: acknowledged writes survive kill -9 and out, then 3 verif
   CHECK(done >= 1900);
 
   std::string why;
-  bool clean = WaitFor([&] { return AllCleanWithCopies(c, 3, &why); }, 300);
+  bool clean = WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, 300);
   INFO(why);
   REQUIRE(clean);
 
@@ -210,12 +182,12 @@ TEST_CASE("OSD faults: a corrupted chunk is never returned", "[qa][osd][fault]")
   auto io = rados->CreateIoCtx("cr");
   REQUIRE(io.ok());
   std::string why;
-  REQUIRE(WaitFor([&] { return AllCleanWithCopies(c, 0, &why) || why.find("copies") != std::string::npos; }, 120));
+  REQUIRE(WaitFor([&] { return c.AllPgsCleanWithCopies(0, &why) || why.find("copies") != std::string::npos; }, 120));
   std::string good = Content("victim", 1, 1 << 20);
   Status ws = io->WriteFull("victim", Bytes(std::string(good)));
   INFO(ws.ToString());
   REQUIRE(ws.ok());
-  REQUIRE(WaitFor([&] { return AllCleanWithCopies(c, 3, &why); }, 120));
+  REQUIRE(WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, 120));
 
   // Flip a byte of the object's bytes in every copy's data files but one
   // OSD's, then in all of them.

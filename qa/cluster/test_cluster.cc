@@ -222,6 +222,32 @@ nlohmann::json TestCluster::JsonCommand(const std::string& prefix, const std::ma
   return j.is_discarded() ? nlohmann::json(nullptr) : j;
 }
 
+bool TestCluster::AllPgsCleanWithCopies(size_t copies, std::string* why) {
+  nlohmann::json d = JsonCommand("pg dump", {{"format", "json"}});
+  if (!d.is_object() || !d.contains("pg_stats") || d["pg_stats"].empty()) {
+    *why = "no pg dump";
+    return false;
+  }
+  for (const auto& pg : d["pg_stats"]) {
+    std::string id = pg["pgid"].get<std::string>();
+    if (pg["state"] != "active+clean") {
+      *why = id + " is " + pg["state"].get<std::string>();
+      return false;
+    }
+    const auto& cp = pg["copies"];
+    if (cp.size() != copies) {
+      *why = id + " has " + std::to_string(cp.size()) + " copies";
+      return false;
+    }
+    for (const auto& x : cp)
+      if (x["digest"] != cp[0]["digest"] || x["num_objects"] != cp[0]["num_objects"]) {
+        *why = id + ": copies differ";
+        return false;
+      }
+  }
+  return true;
+}
+
 ProcResult TestCluster::Cli(const std::string& args) {
   return RunShell(BuildDir() + "/client/nacre -c " + conf_ + " " + args);
 }

@@ -65,6 +65,10 @@ class TestCluster {
   // any failure, so a waiting test just polls again.
   nlohmann::json JsonCommand(const std::string& prefix, const std::map<std::string, std::string>& args = {},
                              int mon = -1);
+  // Every PG active+clean with exactly `copies` copies whose object counts
+  // and digests agree, per `pg dump` (what each OSD reports of its own
+  // copy); otherwise false with the first reason in `why`.
+  bool AllPgsCleanWithCopies(size_t copies, std::string* why);
   // The `nacre` CLI against this cluster: "osd pool ls --format json".
   ProcResult Cli(const std::string& args);
   // Waits until a monitor in quorum answers with a quorum of `size`.
