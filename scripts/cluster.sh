@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local cluster: installs what is needed, builds, and runs a Nacre
-# cluster on 127.0.0.1 under one state directory: 3 monitors and
-# NACRE_NUM_OSDS (3) OSDs, each OSD under its own CRUSH host.
+# cluster on 127.0.0.1 under one state directory: NACRE_NUM_MONS (3, at
+# most 5) monitors and NACRE_NUM_OSDS (3) OSDs, each OSD under its own CRUSH
+# host.
 #
 #   scripts/cluster.sh start    install, build, create (first time) and start
 #   scripts/cluster.sh stop     stop every daemon this cluster started
@@ -15,7 +16,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STATE=${NACRE_STATE_DIR:-$ROOT/run/cluster}
 BUILD=${NACRE_BUILD_DIR:-$ROOT/build}
-MONS=(a b c)
+ALL_MONS=(a b c d e)
+NUM_MONS=${NACRE_NUM_MONS:-3}
+[[ "$NUM_MONS" =~ ^[1-5]$ ]] || { echo "cluster: NACRE_NUM_MONS must be 1 to 5" >&2; exit 2; }
+MONS=("${ALL_MONS[@]:0:$NUM_MONS}")
 NUM_OSDS=${NACRE_NUM_OSDS:-3}
 MON_BASE_PORT=${NACRE_MON_PORT:-6789}   # mon i: messenger BASE+2i, admin BASE+2i+1
 CONF=$STATE/nacre.conf

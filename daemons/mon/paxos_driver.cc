@@ -25,7 +25,10 @@ PaxosDriver::PaxosDriver(PaxosOptions opts, std::vector<MonPeer> monmap, msg::Me
   assert(tick_ > EventLoop::Duration::zero());
 }
 
-PaxosDriver::~PaxosDriver() { Stop(); }
+PaxosDriver::~PaxosDriver() {
+  *alive_ = false;
+  Stop();
+}
 
 Status PaxosDriver::Start() {
   assert(!running_);
@@ -76,7 +79,14 @@ bool PaxosDriver::HandleMessage(const msg::ConnectionRef& con, const msg::Messag
 Result<uint64_t> PaxosDriver::Propose(std::string value) {
   if (!running_) return ShuttingDown("paxos driver stopped");
   auto r = paxos_.Propose(std::move(value));
-  Pump();
+  // Pumped from the loop, not here: with a quorum of one the value commits
+  // inside this Pump, and its outcome must not reach the application before
+  // the application has the id this call returns.
+  std::weak_ptr<bool> alive = alive_;
+  ms_->loop().Post([this, alive] {
+    auto a = alive.lock();
+    if (a && *a && running_) Pump();
+  });
   return r;
 }
 

@@ -106,6 +106,7 @@ class PaxosDriver {
   Paxos paxos_;
   bool running_ = false;
   EventLoop::TimerId timer_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for posted pumps
 };
 
 }  // namespace nacre::mon

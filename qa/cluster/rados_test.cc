@@ -297,6 +297,29 @@ TEST_CASE("librados: objects of 0 bytes to 16 MiB and the object API semantics",
 // sometimes ends up with a primary that believes it is complete while it
 // lacks the PG's objects (reads give ENOENT). Failures are reported but do
 // not fail the suite until the peering bug is found; see doc/osd.md.
+TEST_CASE("librados: a single-monitor cluster commits and serves objects", "[qa][rados]") {
+  // A quorum of one commits inside the proposal itself; the monitor must
+  // still see its own commits (it once waited for them forever).
+  TestCluster c(1);
+  StartCluster(c, 3, "solo", 8);
+  auto rados = Connect(c);
+  auto io = rados->CreateIoCtx("solo");
+  REQUIRE(io.ok());
+  for (int i = 0; i < 20; ++i) {
+    std::string oid = "solo-" + std::to_string(i);
+    REQUIRE(io->WriteFull(oid, Bytes(Content(oid, 1000 + i))).ok());
+  }
+  for (int i = 0; i < 20; ++i) {
+    std::string oid = "solo-" + std::to_string(i);
+    auto got = io->Read(oid);
+    REQUIRE(got.ok());
+    CHECK(Diff(got->view(), Content(oid, 1000 + i)) == "");
+  }
+  auto r = c.Command("osd pool set", {{"pool", "solo"}, {"var", "min_size"}, {"val", "1"}});
+  REQUIRE(r.ok());
+  CHECK(r->status().code() == 0);
+}
+
 TEST_CASE("librados: 10000 objects survive two OSDs joining", "[qa][rados][slow]") {
   TestCluster c(3);
   StartCluster(c, 3, "many", 32);
@@ -304,9 +327,11 @@ TEST_CASE("librados: 10000 objects survive two OSDs joining", "[qa][rados][slow]
   auto io = rados->CreateIoCtx("many");
   REQUIRE(io.ok());
 
-  // Mostly small objects, one in 500 of 1..4 MiB: about 100 MB in all.
+  // Mostly small objects (object 0 is empty), one in 500 of 1..4 MiB and
+  // five of 16 MiB: about 180 MB in all.
   const int kObjects = 10000;
   auto size_of = [](int i) -> size_t {
+    if (i % 2000 == 13) return 16u << 20;
     if (i % 500 == 7) return (1u << 20) + static_cast<size_t>(i) * 157 % (3u << 20);
     return static_cast<size_t>(i * 7919 % 8192);
   };
