@@ -62,7 +62,8 @@ class DataFiles {
   std::string dir_;
   uint64_t max_file_size_ = 0;
   DataTail tail_;
-  std::vector<uint32_t> dirty_;
+  // Files appended to since the last Sync, with the appended byte range.
+  std::map<uint32_t, std::pair<uint64_t, uint64_t>> dirty_;
   std::atomic<uint64_t> syncs_{0};  // read by stats() from any thread
   mutable std::shared_mutex mu_;  // guards fds_ (readers vs. Roll)
   std::map<uint32_t, int> fds_;
