@@ -77,11 +77,13 @@ log file = $STATE/log/mon.\$id.log
 CONF
   # One CRUSH host per local OSD, so 3-way replication has 3 failure domains.
   for ((i = 0; i < NUM_OSDS; i++)); do
-    "$BIN/daemons/osd/nacre-osd" -c "$CONF" --name "osd.local-$i" --osd_data "$STATE/osd/$i" --mkfs >/dev/null
+    "$BIN/daemons/osd/nacre-osd" -c "$CONF" --name "osd.local-$i" --osd_data "$STATE/osd/$i" --mkfs \
+      >>"$STATE/log/mkfs.log" 2>&1 || die "mkfs of OSD $i failed (log: $STATE/log/mkfs.log)"
   done
   mkdir -p "$STATE/mon"
   for m in "${MONS[@]}"; do
-    "$BIN/daemons/mon/nacre-mon" --id "$m" -c "$CONF" --mkfs >/dev/null
+    "$BIN/daemons/mon/nacre-mon" --id "$m" -c "$CONF" --mkfs >>"$STATE/log/mkfs.log" 2>&1 ||
+      die "mkfs of mon.$m failed (log: $STATE/log/mkfs.log)"
   done
   echo "cluster: created $fsid in $STATE"
 }

@@ -273,9 +273,12 @@ void OsdDaemon::SendPgStats() {
   if (statvfs(data_.c_str(), &vfs) == 0) {
     uint64_t kb = static_cast<uint64_t>(vfs.f_blocks) * vfs.f_frsize / 1024;
     uint64_t avail = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize / 1024;
+    // Used is what is allocated (blocks - free), not size - available: the
+    // space reserved for root is neither used nor available to us.
+    uint64_t used = static_cast<uint64_t>(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize / 1024;
     st.mutable_osd_stat()->set_kb(kb);
     st.mutable_osd_stat()->set_kb_avail(avail);
-    st.mutable_osd_stat()->set_kb_used(kb - avail);
+    st.mutable_osd_stat()->set_kb_used(used);
   }
   st.mutable_osd_stat()->set_num_pgs(st.pgs_size());
   // In the payload: a header is capped at ms_max_header_bytes, and a report
