@@ -131,11 +131,15 @@ void Pg::Persist(std::vector<Transaction> txns, std::function<void(Status)> done
   std::weak_ptr<bool> alive = alive_;
   for (size_t i = 0; i < txns.size(); ++i) {
     bool last = i + 1 == txns.size();
-    auto cb = [&loop, alive, last, done, coll = coll_](Status s) {
+    auto cb = [this, &loop, alive, last, done, coll = coll_](Status s) {
       if (!s.ok()) NLOG(osd, kError) << "PG " << coll << ": store transaction failed: " << s.ToString();
       if (!last) return;
-      loop.Post([alive, done, s] {
-        if (alive.lock() && *alive.lock()) done(s);
+      loop.Post([this, alive, done, s] {
+        if (!alive.lock() || !*alive.lock()) return;
+        // Statistics taken while the transaction was in flight saw the
+        // store without it: recount once it has landed.
+        stat_dirty_ = true;
+        done(s);
       });
     };
     Status s = host_->store().Queue(std::move(txns[i]), cb);
