@@ -296,7 +296,10 @@ void Pg::HandlePull(int from, const proto::PgPull& p) {
   if (!s.ok()) {
     // Never answer with something the puller would store as the truth: it
     // pulls from another copy instead.
-    NLOG(osd, kWarn) << "PG " << coll_ << ": cannot serve " << p.oid() << " to osd." << from << ": " << s.ToString();
+    if (s.code() == Code::kCorruption)
+      NLOG(osd, kError) << "PG " << coll_ << ": " << p.oid() << " failed its checksum; not served to osd." << from;
+    else
+      NLOG(osd, kWarn) << "PG " << coll_ << ": cannot serve " << p.oid() << " to osd." << from << ": " << s.ToString();
     push = proto::PgPush();
     push.set_pool(id_.pool);
     push.set_seed(id_.seed);
