@@ -47,7 +47,7 @@ void AddPgHealthChecks(const CommandContext& c, const PgMapView& v, std::vector<
   for (const auto& h : *out) explained |= h.code == "OSD_DOWN" || h.code == "TOO_FEW_OSDS";
   const bool count_unknown = up > 0 || !explained;
 
-  int inactive = 0, peering = 0, down = 0;
+  int inactive = 0, peering = 0, down = 0, stale = 0;
   int degraded = 0, undersized = 0, unclean = 0;
   uint64_t missing = 0, copies = 0;
   std::vector<const PgView*> inactive_pgs, unclean_pgs;
@@ -55,11 +55,14 @@ void AddPgHealthChecks(const CommandContext& c, const PgMapView& v, std::vector<
     auto pool = c.maps.osdmap().pools().find(pg.pgid.pool);
     uint32_t size = pool == c.maps.osdmap().pools().end() ? 1 : pool->second.size();
     copies += pg.num_objects * size;
-    if (!StateHas(pg.state, "active")) {
+    // Stale: the OSD that last reported it as primary is gone; whatever it
+    // said, nobody serves the PG until a new primary reports.
+    if (!StateHas(pg.state, "active") || StateHas(pg.state, "stale")) {
       if (pg.state == "unknown" && !count_unknown) continue;
       ++inactive;
       peering += StateHas(pg.state, "peering");
       down += StateHas(pg.state, "down");
+      stale += StateHas(pg.state, "stale");
       inactive_pgs.push_back(&pg);
       continue;
     }
@@ -76,6 +79,7 @@ void AddPgHealthChecks(const CommandContext& c, const PgMapView& v, std::vector<
     HealthCheck h{"PG_AVAILABILITY", "HEALTH_WARN", "Reduced data availability: " + Count(inactive, "inactive"), {}};
     if (peering) h.summary += ", " + Count(peering, "peering");
     if (down) h.summary += ", " + Count(down, "down");
+    if (stale) h.summary += ", " + Count(stale, "stale");
     size_t shown = 0;
     for (const PgView* pg : inactive_pgs)
       AddDetail(&h, &shown, inactive_pgs.size(),

@@ -19,7 +19,7 @@ bool StateHas(const std::string& state, const std::string& word) {
 
 bool PgMapView::AllClean() const {
   for (const auto& pg : pgs)
-    if (!StateHas(pg.state, "active") || !StateHas(pg.state, "clean")) return false;
+    if (!StateHas(pg.state, "active") || !StateHas(pg.state, "clean") || StateHas(pg.state, "stale")) return false;
   return true;
 }
 
@@ -110,6 +110,26 @@ PgMapView PgStatsStore::Build(const proto::OSDMapProto& om, int64_t now_ms) cons
       pg.num_missing = st.num_missing();
       pg.last_update = EVersionString(st.last_update());
       pg.epoch = epoch;
+    }
+  }
+  // A PG whose last primary is down (or restarted since it reported) and
+  // that no live primary reports yet is stale: its last known state, which
+  // nobody vouches for now. Ceph shows the same. Reports older than the max
+  // age say nothing at all (unknown).
+  for (const auto& [osd, e] : by_osd_) {
+    if (Fresh(e, om, now_ms) || now_ms - e.received_ms > max_age_ms_) continue;
+    for (const auto& st : e.report.pgs()) {
+      auto f = first.find(st.pool());
+      if (st.primary() != osd || f == first.end() || st.seed() >= om.pools().at(st.pool()).pg_num()) continue;
+      PgView& pg = v.pgs[f->second + st.seed()];
+      if (pg.epoch != 0 || StateHas(pg.state, "stale")) continue;  // a live primary reported it
+      pg.state = "stale+" + (st.state().empty() ? std::string("unknown") : st.state());
+      pg.up.assign(st.up().begin(), st.up().end());
+      pg.acting.assign(st.acting().begin(), st.acting().end());
+      pg.primary = osd;
+      pg.num_objects = st.num_objects();
+      pg.num_bytes = st.num_bytes();
+      pg.last_update = EVersionString(st.last_update());
     }
   }
   for (auto& pg : v.pgs) {

@@ -65,7 +65,8 @@ struct PgMapView {
   uint64_t kb = 0, kb_used = 0, kb_avail = 0;  // summed over osd_stats
 
   // True if every PG's state has both "active" and "clean" among its parts
-  // ("active+clean+scrubbing" is clean; "unknown", "active+degraded" are not).
+  // and not "stale" ("active+clean+scrubbing" is clean; "unknown",
+  // "active+degraded", "stale+active+clean" are not).
   bool AllClean() const;
 };
 

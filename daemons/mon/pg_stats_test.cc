@@ -228,16 +228,19 @@ TEST_CASE("a PG nobody reports is unknown and raises PG_AVAILABILITY", "[mon][pg
 TEST_CASE("reports of down, restarted, unknown or silent OSDs are ignored", "[mon][pg]") {
   Cluster c;
   c.IngestAll();
-  // osd.0 goes down: its report no longer counts; its PGs become unknown.
+  // osd.0 goes down: its report no longer counts; the PGs it led are
+  // stale (last known state, nobody serving) and unavailable.
   (*c.maps.mutable_proto()->mutable_osdmap()->mutable_osds())[0].set_up(false);
   auto v = c.store.Build(c.maps.osdmap(), kNow);
-  CHECK(v.by_state["unknown"] == 32);
+  CHECK(v.by_state["stale+active+clean"] == 32);
   CHECK(v.osd_stats.count(0) == 0);
   CHECK(v.pgs[1].copies.size() == 2);
+  auto h = c.Run("health");
+  CHECK(h.text == "HEALTH_WARN 1 osds down; Reduced data availability: 32 pgs inactive, 32 pgs stale\n");
   // It comes back up at epoch 7; its report from epoch 5 is from before.
   (*c.maps.mutable_proto()->mutable_osdmap()->mutable_osds())[0].set_up(true);
   (*c.maps.mutable_proto()->mutable_osdmap()->mutable_osds())[0].set_up_from(7);
-  CHECK(c.store.Build(c.maps.osdmap(), kNow).by_state["unknown"] == 32);
+  CHECK(c.store.Build(c.maps.osdmap(), kNow).by_state["stale+active+clean"] == 32);
   auto fresh = c.Report(0, {}, 7);
   fresh.set_stamp_ms(kNow + 5);
   REQUIRE(c.store.Ingest(fresh, kNow, c.maps.osdmap()));
