@@ -93,6 +93,8 @@ void Pg::ResetPrimaryState(bool requeue) {
   waiting_recovery_.clear();
   waiting_active_.clear();
   probing_.clear();
+  want_listing_.clear();
+  listings_.clear();
   reports_.clear();
   strays_.clear();
   peer_missing_.clear();
@@ -248,7 +250,7 @@ void Pg::HandleActivate(int from, const proto::PgActivate& a) {
   pg::MissingSet missing;
   for (const auto& m : a.missing()) missing[{m.nspace(), m.oid()}] = FromProto(m.need());
   std::vector<proto::PgLogEntryProto> log(a.log().begin(), a.log().end());
-  auto txns = AdoptLog(a.info(), log, missing, a.backfill(), a.epoch(), {a.acting().begin(), a.acting().end()});
+  auto txns = AdoptLog(a.info(), log, missing, a.epoch(), {a.acting().begin(), a.acting().end()});
   state_ = State::kActive;
   Persist(std::move(txns), [](Status) {});
 }

@@ -129,10 +129,13 @@ class Pg {
   void StartPeering();
   void Query(int osd, bool want_objects);
   void MaybeProceed();
-  void Activate(const pg::PeeringPlan& plan, const std::vector<proto::PgObjectVersion>& listing);
+  // Listings (object -> version) of the authoritative member and of every
+  // member to backfill, by OSD.
+  using Listings = std::map<int, std::vector<proto::PgObjectVersion>>;
+  void Activate(const pg::PeeringPlan& plan, const Listings& listings);
   std::vector<Transaction> AdoptLog(const proto::PgInfoProto& auth_info,
                                     const std::vector<proto::PgLogEntryProto>& log, const pg::MissingSet& missing,
-                                    bool backfill, uint64_t les, const std::vector<int>& acting);
+                                    uint64_t les, const std::vector<int>& acting);
   std::vector<proto::PgObjectVersion> ListLocal();
   void OnActive();
   void PurgeStrays();
@@ -177,6 +180,8 @@ class Pg {
   EventLoop::Duration last_announce_{0};  // a stray's last notify to the primary
   std::map<int, pg::PeerReport> reports_;
   pg::PeeringPlan plan_;
+  std::set<int> want_listing_;      // members whose object listing we wait for
+  Listings listings_;
   std::set<int> strays_;            // reporters outside the acting set
   // Primary: what each replica lacks, and where to pull what we lack.
   std::map<int, pg::MissingSet> peer_missing_;

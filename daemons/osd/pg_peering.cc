@@ -47,7 +47,7 @@ void Pg::Tick() {
     auto pending = probing_;
     for (int osd : pending) Query(osd, false);
   } else if (state_ == State::kWaitListing) {
-    Query(plan_.auth, true);
+    for (int osd : want_listing_) Query(osd, true);
   }
 }
 
@@ -89,8 +89,10 @@ void Pg::HandleNotify(int from, const proto::PgNotify& n) {
     return;
   }
   if (n.epoch() != interval_) return;
-  if (state_ == State::kWaitListing && n.has_objects() && from == plan_.auth) {
-    return Activate(plan_, {n.objects().begin(), n.objects().end()});
+  if (state_ == State::kWaitListing && n.has_objects() && want_listing_.erase(from)) {
+    listings_[from].assign(n.objects().begin(), n.objects().end());
+    if (want_listing_.empty()) Activate(plan_, listings_);
+    return;
   }
   if (state_ != State::kPeering || !probing_.erase(from)) return;
   pg::PeerReport r;
@@ -125,28 +127,49 @@ void Pg::MaybeProceed() {
   for (const auto& [osd, r] : reports_)
     if (std::find(acting_.begin(), acting_.end(), osd) == acting_.end()) strays_.insert(osd);
   if (plan_.backfill.empty()) return Activate(plan_, {});
-  if (plan_.auth == host_->whoami()) return Activate(plan_, ListLocal());
+  // Backfill compares object listings: the authoritative member's and each
+  // backfilled member's own, so only what differs is copied.
+  listings_.clear();
+  want_listing_.clear();
+  std::set<int> need = plan_.backfill;
+  need.insert(plan_.auth);
+  for (int osd : need) {
+    if (osd == host_->whoami()) listings_[osd] = ListLocal();
+    else want_listing_.insert(osd);
+  }
+  if (want_listing_.empty()) return Activate(plan_, listings_);
   state_ = State::kWaitListing;
-  Query(plan_.auth, true);
+  for (int osd : want_listing_) Query(osd, true);
 }
 
-void Pg::Activate(const pg::PeeringPlan& plan_in, const std::vector<proto::PgObjectVersion>& listing) {
+void Pg::Activate(const pg::PeeringPlan& plan_in, const Listings& listings) {
   pg::PeeringPlan plan = plan_in;
   int me = host_->whoami();
-  for (int osd : plan.backfill) {
-    auto& m = plan.missing[osd];
-    for (const auto& ov : listing) m[{ov.nspace(), ov.oid()}] = FromProto(ov.version());
+  auto versions = [&](int osd) {
+    std::map<ObjectId, EVersion> out;
+    auto it = listings.find(osd);
+    if (it != listings.end())
+      for (const auto& ov : it->second) out[{ov.nspace(), ov.oid()}] = FromProto(ov.version());
+    return out;
+  };
+  if (!plan.backfill.empty()) {
+    auto auth = versions(plan.auth);
+    for (int osd : plan.backfill) plan.missing[osd] = pg::BackfillMissing(auth, versions(osd), plan.auth_missing);
   }
+  listings_.clear();  // may be what `listings` refers to: not used below
   pull_from_ = plan.pull_from;
+  // A backfilled primary pulls from the authoritative member, except what
+  // that member lacks too (Recover finds another holder for those).
   if (plan.backfill.count(me))
-    for (const auto& [o, need] : plan.missing[me]) pull_from_[o] = plan.auth;
+    for (const auto& [o, need] : plan.missing[me])
+      if (!plan.auth_missing.count(o)) pull_from_[o] = plan.auth;
   for (const auto& o : plan.unfound)
     NLOG(osd, kError) << "PG " << coll_ << ": object " << o.name << " is unfound: no copy among the reachable OSDs";
 
   proto::PgInfoProto auth;
   ToProto(plan.last_update, auth.mutable_last_update());
   ToProto(plan.log_tail, auth.mutable_log_tail());
-  auto txns = AdoptLog(auth, plan.log, plan.missing[me], plan.backfill.count(me) > 0, interval_, acting_);
+  auto txns = AdoptLog(auth, plan.log, plan.missing[me], interval_, acting_);
 
   for (int osd : acting_) {
     if (osd == me) continue;
@@ -169,7 +192,7 @@ void Pg::Activate(const pg::PeeringPlan& plan_in, const std::vector<proto::PgObj
   }
   NLOG(osd, kDebug) << "PG " << coll_ << ": activating interval " << interval_ << ": auth osd." << plan.auth
                     << ", " << plan.backfill.size() << " to backfill, " << plan.missing[me].size()
-                    << " missing here, " << listing.size() << " listed";
+                    << " missing here";
   plan_ = std::move(plan);
   state_ = State::kActivating;
   uint64_t interval = interval_;
@@ -186,7 +209,7 @@ void Pg::Activate(const pg::PeeringPlan& plan_in, const std::vector<proto::PgObj
 
 std::vector<Transaction> Pg::AdoptLog(const proto::PgInfoProto& auth_info,
                                       const std::vector<proto::PgLogEntryProto>& log, const pg::MissingSet& missing,
-                                      bool backfill, uint64_t les, const std::vector<int>& acting) {
+                                      uint64_t les, const std::vector<int>& acting) {
   std::vector<Transaction> txns;
   Transaction t;
   auto flush = [&] {
@@ -195,27 +218,24 @@ std::vector<Transaction> Pg::AdoptLog(const proto::PgInfoProto& auth_info,
       t = Transaction();
     }
   };
-  bool wipe = backfill && coll_exists_;
-  if (wipe) t.RemoveCollection(coll_);
-  if (!coll_exists_ || wipe) t.CreateCollection(coll_);
+  if (!coll_exists_) t.CreateCollection(coll_);
   coll_exists_ = true;
   // Marked incomplete until the last chunk lands: a crash halfway leaves a
-  // copy the next peering backfills rather than trusts.
+  // copy the next peering backfills rather than trusts. (A backfilled copy
+  // keeps its objects: the missing set names those to replace or drop.)
   info_.set_backfilling(true);
   PutInfo(&t);
-  if (!wipe) {
-    std::set<EVersion> keep;
-    for (const auto& e : log) keep.insert(FromProto(e.version()));
-    for (const auto& e : log_.entries()) {
-      EVersion v = FromProto(e.version());
-      if (!keep.count(v)) t.CollDelete(coll_, pg::LogKey(v)), flush();
-    }
-    for (const auto& [o, need] : missing_)
-      if (!missing.count(o)) t.CollDelete(coll_, pg::MissingKey(o)), flush();
+  std::set<EVersion> keep;
+  for (const auto& e : log) keep.insert(FromProto(e.version()));
+  for (const auto& e : log_.entries()) {
+    EVersion v = FromProto(e.version());
+    if (!keep.count(v)) t.CollDelete(coll_, pg::LogKey(v)), flush();
   }
+  for (const auto& [o, need] : missing_)
+    if (!missing.count(o)) t.CollDelete(coll_, pg::MissingKey(o)), flush();
   for (const auto& e : log) {
     EVersion v = FromProto(e.version());
-    if (!wipe && log_.Contains(v)) continue;
+    if (log_.Contains(v)) continue;
     t.CollPut(coll_, pg::LogKey(v), e.SerializeAsString());
     flush();
   }

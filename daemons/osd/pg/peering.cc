@@ -50,6 +50,19 @@ bool LogMissing(const PeerReport& auth, const PeerReport& member, MissingSet* ou
   return true;
 }
 
+MissingSet BackfillMissing(const std::map<ObjectId, EVersion>& auth, const std::map<ObjectId, EVersion>& member,
+                           const MissingSet& auth_missing) {
+  MissingSet out;
+  for (const auto& [o, v] : auth) {
+    auto it = member.find(o);
+    if (it == member.end() || it->second != v) out[o] = v;
+  }
+  for (const auto& [o, v] : member)
+    if (!auth.count(o)) out[o] = EVersion{};
+  for (const auto& [o, need] : auth_missing) out[o] = need;
+  return out;
+}
+
 Result<PeeringPlan> PlanPeering(const std::vector<int>& acting, const std::vector<PeerReport>& reports) {
   if (acting.empty()) return Invalid("empty acting set");
   int primary = acting[0];
@@ -75,6 +88,10 @@ Result<PeeringPlan> PlanPeering(const std::vector<int>& acting, const std::vecto
   plan.log_tail = FromProto(auth->info.log_tail());
   plan.log = auth->log;
   auto newest = NewestByObject(auth->log);
+  for (const auto& [o, need] : auth->missing) {
+    auto it = newest.find(o);
+    plan.auth_missing[o] = it == newest.end() ? need : it->second;
+  }
 
   // Everyone's view of what they lack, acting members and strays alike: a
   // stray that holds an object can serve it to the primary.

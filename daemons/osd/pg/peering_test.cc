@@ -78,6 +78,22 @@ TEST_CASE("peering: a member older than the log tail is backfilled") {
   CHECK_FALSE(plan->backfill.count(0));
 }
 
+TEST_CASE("peering: a backfill copies only what differs") {
+  std::map<ObjectId, EVersion> auth{{{"", "a"}, {2, 5}}, {{"", "b"}, {1, 2}}, {{"", "c"}, {2, 7}}};
+  std::map<ObjectId, EVersion> member{{{"", "a"}, {2, 5}}, {{"", "b"}, {1, 1}}, {{"", "z"}, {1, 3}}};
+  MissingSet auth_missing{{{"", "a"}, {3, 9}}};
+  auto m = BackfillMissing(auth, member, {});
+  CHECK(m.size() == 3);
+  CHECK(m.at({"", "b"}) == EVersion{1, 2});  // older here
+  CHECK(m.at({"", "c"}) == EVersion{2, 7});  // absent here
+  CHECK(m.at({"", "z"}).zero());             // absent there: removed
+  CHECK_FALSE(m.count({"", "a"}));           // identical: not copied
+  // What the authoritative member itself lacks is lacked here too, even if
+  // the listed versions agree.
+  m = BackfillMissing(auth, member, auth_missing);
+  CHECK(m.at({"", "a"}) == EVersion{3, 9});
+}
+
 TEST_CASE("peering: an interrupted backfill is not trusted") {
   auto log = std::vector{Entry(1, 1, "a")};
   auto r0 = Report(0, log);
@@ -107,6 +123,7 @@ TEST_CASE("peering: known-missing objects stay missing and find a source") {
 // Random histories of primaries writing to subsets of members, with some
 // writes reaching only some members (the primary crashed midway).
 TEST_CASE("peering: random histories converge on the authoritative state", "[model]") {
+  size_t backfills = 0;
   for (uint32_t seed = 1; seed <= 300; ++seed) {
     std::mt19937 rng(seed);
     const int n = 4;
@@ -114,21 +131,31 @@ TEST_CASE("peering: random histories converge on the authoritative state", "[mod
     std::vector<std::map<ObjectId, EVersion>> stores(n);
     std::map<ObjectId, EVersion> acked;  // what clients were told succeeded
     uint64_t epoch = 1, v = 0;
+    std::vector<EVersion> tails(n);
     std::vector<int> acting{0, 1, 2};
-    for (int round = 0; round < 6; ++round) {
+    // Half the seeds trim logs to a few entries, so members that sat out an
+    // interval fall behind the tail and are backfilled by listing.
+    const size_t keep_entries = seed % 2 ? 3 : 1000;
+    for (int round = 0; round < 8; ++round) {
       // A new interval: peer the current acting set and apply the plan.
       std::vector<PeerReport> reports;
-      for (int o : acting) reports.push_back(Report(o, logs[o], {}));
+      for (int o : acting) reports.push_back(Report(o, logs[o], tails[o]));
       auto plan = PlanPeering(acting, reports);
       REQUIRE(plan.ok());
-      const auto& auth_store = stores[plan->auth];
+      const auto auth_store = stores[plan->auth];
       for (int o : acting) {
-        for (const auto& [obj, need] : plan->missing[o]) {
+        MissingSet missing = plan->missing[o];
+        if (plan->backfill.count(o)) {
+          missing = BackfillMissing(auth_store, stores[o], plan->auth_missing);
+          ++backfills;
+        }
+        for (const auto& [obj, need] : missing) {
           auto it = auth_store.find(obj);
           if (it == auth_store.end()) stores[o].erase(obj);
           else stores[o][obj] = it->second;
         }
         logs[o] = plan->log;
+        tails[o] = plan->log_tail;
       }
       for (int o : acting) REQUIRE(stores[o] == auth_store);
       // Every acknowledged write survives.
@@ -153,6 +180,11 @@ TEST_CASE("peering: random histories converge on the authoritative state", "[mod
         }
         if (!partial) acked[obj] = ver;
       }
+      for (int o : acting)
+        while (logs[o].size() > keep_entries) {
+          tails[o] = FromProto(logs[o].front().version());
+          logs[o].erase(logs[o].begin());
+        }
       // The next acting set keeps at least one member of this one (min_size).
       int keep = acting[rng() % acting.size()];
       std::vector<int> next{keep};
@@ -162,4 +194,5 @@ TEST_CASE("peering: random histories converge on the authoritative state", "[mod
       acting = next;
     }
   }
+  CHECK(backfills > 100);  // the trimmed seeds do exercise backfill
 }
