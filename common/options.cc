@@ -36,6 +36,9 @@ const OptionDef kOptions[] = {
     {"osd_store_max_txn_ops", OptType::kInt, "1024", "most operations one transaction may hold"},
     {"osd_store_max_queued_txns", OptType::kInt, "1024", "transactions waiting for the commit thread before submitters block"},
     {"osd_store_max_group_txns", OptType::kInt, "256", "most transactions committed together in one synced write"},
+    {"osd_store_reclaim_interval", OptType::kSeconds, "5", "seconds between rounds that delete dead data files and compact mostly-dead ones; 0 disables"},
+    {"osd_store_compact_ratio", OptType::kDouble, "0.5", "a sealed data file with less than this fraction of live bytes has its live blocks moved out"},
+    {"osd_store_compact_chunk", OptType::kSize, "4M", "bytes one compaction step moves while holding the commit thread"},
 
     // --- OSD daemon
     {"osd_crush_host", OptType::kString, "", "host bucket this OSD sits under in CRUSH; empty: the machine's hostname"},

@@ -27,10 +27,19 @@ void CommitQueue::Stop() {
 }
 
 Status CommitQueue::Submit(Transaction txn, CommitCallback done) {
+  return Enqueue(CommitItem{std::move(txn), std::move(done), Status::OK(), nullptr});
+}
+
+Status CommitQueue::SubmitTask(CommitTask task, CommitCallback done) {
+  assert(task);
+  return Enqueue(CommitItem{Transaction(), std::move(done), Status::OK(), std::move(task)});
+}
+
+Status CommitQueue::Enqueue(CommitItem item) {
   std::unique_lock lk(mu_);
   not_full_.wait(lk, [&] { return stopping_ || queue_.size() < max_queued_; });
   if (stopping_) return ShuttingDown("object store is stopping");
-  queue_.push_back(CommitItem{std::move(txn), std::move(done), Status::OK()});
+  queue_.push_back(std::move(item));
   lk.unlock();
   not_empty_.notify_one();
   return Status::OK();
@@ -53,14 +62,21 @@ void CommitQueue::Run() {
       std::unique_lock lk(mu_);
       not_empty_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
-      while (!queue_.empty() && group.size() < max_group_) {
+      // A task goes alone; a group of transactions stops before a task.
+      bool task = static_cast<bool>(queue_.front().task);
+      while (!queue_.empty() && group.size() < max_group_ && static_cast<bool>(queue_.front().task) == task) {
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
+        if (task) break;
       }
     }
     not_full_.notify_all();
-    committer_(group);
-    {
+    bool task = static_cast<bool>(group.front().task);
+    if (task)
+      group.front().result = group.front().task();
+    else
+      committer_(group);
+    if (!task) {
       std::lock_guard lk(mu_);
       ++groups_;
       committed_ += group.size();

@@ -8,6 +8,11 @@
 // one group syncs the next one accumulates, so concurrent submitters share
 // syncs: that is the group commit.
 //
+// Besides transactions the queue runs tasks: store-internal work (the
+// reclaimer's block moves) that must be serialized with every transaction.
+// A task runs alone on the commit thread, between two groups, in its place
+// in the submission order.
+//
 // Invariants: callbacks run on the commit thread, in submission order, only
 // after the committer has reported each item's final status; they must not
 // block on the store. After Stop() returns, every accepted item has had its
@@ -28,11 +33,13 @@
 namespace nacre::osd::store {
 
 using CommitCallback = std::function<void(Status)>;
+using CommitTask = std::function<Status()>;
 
 struct CommitItem {
   Transaction txn;
   CommitCallback done;
-  Status result;  // set by the committer
+  Status result;    // set by the committer (or the task's return)
+  CommitTask task;  // set: this item is a task, not a transaction
 };
 
 class CommitQueue {
@@ -51,12 +58,15 @@ class CommitQueue {
 
   // kShutdown once stopping; otherwise waits for room and enqueues.
   Status Submit(Transaction txn, CommitCallback done);
+  // Same for a task; `done` gets what the task returned.
+  Status SubmitTask(CommitTask task, CommitCallback done);
 
   uint64_t groups() const;       // committer calls (one sync each)
-  uint64_t committed() const;    // transactions through the committer
+  uint64_t committed() const;    // transactions through the committer (tasks not counted)
 
  private:
   void Run();
+  Status Enqueue(CommitItem item);
 
   const size_t max_queued_;
   const size_t max_group_;

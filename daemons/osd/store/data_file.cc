@@ -33,8 +33,14 @@ Status SyncDir(const std::string& dir) {
 
 }  // namespace
 
-DataFiles::~DataFiles() {
-  for (auto& [id, fd] : fds_) ::close(fd);
+DataFiles::~DataFiles() = default;
+
+DataFiles::Handle::~Handle() { ::close(fd); }
+
+DataFiles::HandlePtr DataFiles::Get(uint32_t file) const {
+  std::shared_lock lk(mu_);
+  auto it = fds_.find(file);
+  return it == fds_.end() ? nullptr : it->second;
 }
 
 std::string DataFiles::PathOf(uint32_t file) const { return dir_ + "/" + std::to_string(file) + ".dat"; }
@@ -50,6 +56,7 @@ Status DataFiles::Open(const std::string& dir, const DataTail& tail, uint64_t ma
   dir_ = dir;
   max_file_size_ = max_file_size;
   tail_ = tail;
+  tail_file_.store(tail.file);
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoStatus("mkdir " + dir, errno);
   std::vector<uint32_t> found;
   DIR* d = ::opendir(dir.c_str());
@@ -74,15 +81,15 @@ Status DataFiles::Open(const std::string& dir, const DataTail& tail, uint64_t ma
     }
     int fd;
     NACRE_RETURN_IF_ERROR(OpenFile(id, false, &fd));
-    fds_[id] = fd;
+    fds_[id] = std::make_shared<Handle>(fd);
   }
   if (!fds_.count(tail.file)) {
     int fd;
     NACRE_RETURN_IF_ERROR(OpenFile(tail.file, true, &fd));
-    fds_[tail.file] = fd;
+    fds_[tail.file] = std::make_shared<Handle>(fd);
     changed = true;
   }
-  int fd = fds_[tail.file];
+  int fd = fds_[tail.file]->fd;
   struct stat st;
   if (::fstat(fd, &st) != 0) return ErrnoStatus("fstat " + PathOf(tail.file), errno);
   if (static_cast<uint64_t>(st.st_size) < tail.offset)
@@ -116,19 +123,18 @@ Status DataFiles::Roll() {
   }
   {
     std::unique_lock lk(mu_);
-    fds_[tail_.file + 1] = fd;
+    fds_[tail_.file + 1] = std::make_shared<Handle>(fd);
   }
   tail_ = DataTail{tail_.file + 1, 0};
+  tail_file_.store(tail_.file);
   return Status::OK();
 }
 
 Result<DataTail> DataFiles::Append(const std::vector<iovec>& iov, uint64_t total) {
   if (tail_.offset > 0 && tail_.offset + total > max_file_size_) NACRE_RETURN_IF_ERROR(Roll());
-  int fd;
-  {
-    std::shared_lock lk(mu_);
-    fd = fds_.at(tail_.file);
-  }
+  HandlePtr h = Get(tail_.file);
+  if (!h) return IOError("tail data file " + PathOf(tail_.file) + " is not open");
+  const int fd = h->fd;
   DataTail start = tail_;
   uint64_t done = 0;
   size_t idx = 0, skip = 0;  // position inside iov
@@ -173,11 +179,9 @@ Result<DataTail> DataFiles::Append(const std::vector<iovec>& iov, uint64_t total
 
 Status DataFiles::Sync() {
   for (const auto& [id, range] : dirty_) {
-    int fd;
-    {
-      std::shared_lock lk(mu_);
-      fd = fds_.at(id);
-    }
+    HandlePtr h = Get(id);
+    if (!h) return IOError("data file " + PathOf(id) + " is not open");
+    const int fd = h->fd;
     if (::fdatasync(fd) != 0) return ErrnoStatus("fdatasync " + PathOf(id), errno);
     syncs_.fetch_add(1, std::memory_order_relaxed);
     // Durable now: let the kernel drop these pages rather than keep every
@@ -193,13 +197,11 @@ Status DataFiles::Sync() {
 }
 
 Status DataFiles::ReadAt(uint32_t file, uint64_t offset, uint64_t len, char* out) const {
-  int fd;
-  {
-    std::shared_lock lk(mu_);
-    auto it = fds_.find(file);
-    if (it == fds_.end()) return Corruption("reference to missing data file " + PathOf(file));
-    fd = it->second;
-  }
+  // Holding the handle keeps the descriptor open even if the reclaimer
+  // closes this file meanwhile.
+  HandlePtr h = Get(file);
+  if (!h) return Corruption("reference to missing data file " + PathOf(file));
+  const int fd = h->fd;
   uint64_t done = 0;
   while (done < len) {
     ssize_t n = ::pread(fd, out + done, len - done, static_cast<off_t>(offset + done));
@@ -211,6 +213,59 @@ Status DataFiles::ReadAt(uint32_t file, uint64_t offset, uint64_t len, char* out
     done += static_cast<uint64_t>(n);
   }
   return Status::OK();
+}
+
+Result<std::vector<DataFiles::FileInfo>> DataFiles::Files() const {
+  std::vector<std::pair<uint32_t, HandlePtr>> open;
+  {
+    std::shared_lock lk(mu_);
+    for (const auto& [id, h] : fds_)
+      if (!h->unlinked) open.emplace_back(id, h);
+  }
+  std::vector<FileInfo> out;
+  out.reserve(open.size());
+  for (const auto& [id, h] : open) {
+    struct stat st;
+    if (::fstat(h->fd, &st) != 0) return ErrnoStatus("fstat " + PathOf(id), errno);
+    out.push_back(FileInfo{id, static_cast<uint64_t>(st.st_size)});
+  }
+  return out;
+}
+
+Status DataFiles::Unlink(uint32_t file) {
+  // The commit thread may roll concurrently, but the tail only moves up, so
+  // a file below the tail seen here stays sealed.
+  if (file >= tail_file_.load()) return Invalid("refusing to delete unsealed data file " + PathOf(file));
+  {
+    std::unique_lock lk(mu_);
+    auto it = fds_.find(file);
+    if (it == fds_.end() || it->second->unlinked) return NotFound("data file " + PathOf(file) + " is not open");
+    it->second->unlinked = true;
+  }
+  if (::unlink(PathOf(file).c_str()) != 0 && errno != ENOENT) {
+    int err = errno;
+    std::unique_lock lk(mu_);
+    fds_.at(file)->unlinked = false;  // still there: a later round retries
+    return ErrnoStatus("unlink " + PathOf(file), err);
+  }
+  // Not syncing would only let the file reappear after a crash, where the
+  // next round deletes it again; the sync makes the freed space certain.
+  return SyncDir(dir_);
+}
+
+void DataFiles::Close(uint32_t file) {
+  HandlePtr h;  // released outside the lock: close(2) can block
+  std::unique_lock lk(mu_);
+  auto it = fds_.find(file);
+  if (it == fds_.end() || !it->second->unlinked) return;
+  h = std::move(it->second);
+  fds_.erase(it);
+  lk.unlock();
+}
+
+size_t DataFiles::open_files() const {
+  std::shared_lock lk(mu_);
+  return fds_.size();
 }
 
 }  // namespace nacre::osd::store

@@ -11,9 +11,16 @@
 //    RocksDB batch. On Open the recorded tail is authoritative: the tail file
 //    is truncated to it and newer files are deleted, so a torn or
 //    unreferenced append left by a crash is discarded.
-//  - Files are never rewritten in place. Extents freed by overwrites or
-//    removals stay as dead space until a (not yet written) compaction copies
-//    live extents out of a sealed file.
+//  - Files are never rewritten in place. Only the tail file (tail().file)
+//    is appended to; every lower id is sealed and, since no path copies a
+//    file reference, never gains a reference again. Extents freed by
+//    overwrites or removals are dead space; the reclaimer (reclaim.h) copies
+//    live blocks out of mostly-dead sealed files and deletes sealed files
+//    without live blocks.
+//  - A deleted file is unlinked at once but its descriptor stays usable by
+//    ReadAt until Close(): a reader holding an older RocksDB snapshot may
+//    still resolve a reference to it. Descriptors are reference counted, so
+//    a Close() racing a read never lets the read hit a reused fd number.
 #pragma once
 
 #include <sys/uio.h>
@@ -21,6 +28,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -55,9 +63,35 @@ class DataFiles {
 
   std::string PathOf(uint32_t file) const;
 
+  // --- reclaim (any thread; see reclaim.h)
+  struct FileInfo {
+    uint32_t id = 0;
+    uint64_t size = 0;  // bytes on disk now
+  };
+  // Files present on disk (not unlinked), by id.
+  Result<std::vector<FileInfo>> Files() const;
+  // Removes a sealed file's name (and syncs the directory); reads through
+  // the open descriptor keep working until Close(file). Refuses the tail.
+  Status Unlink(uint32_t file);
+  // Drops the descriptor of an unlinked file; in-flight reads finish first.
+  void Close(uint32_t file);
+  size_t open_files() const;
+
  private:
+  // One open data file; the descriptor closes with the last reference.
+  struct Handle {
+    explicit Handle(int f) : fd(f) {}
+    ~Handle();
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
+    const int fd;
+    bool unlinked = false;  // guarded by mu_
+  };
+  using HandlePtr = std::shared_ptr<Handle>;
+
   Status OpenFile(uint32_t file, bool create, int* fd);
   Status Roll();
+  HandlePtr Get(uint32_t file) const;
 
   std::string dir_;
   uint64_t max_file_size_ = 0;
@@ -65,8 +99,10 @@ class DataFiles {
   // Files appended to since the last Sync, with the appended byte range.
   std::map<uint32_t, std::pair<uint64_t, uint64_t>> dirty_;
   std::atomic<uint64_t> syncs_{0};  // read by stats() from any thread
-  mutable std::shared_mutex mu_;  // guards fds_ (readers vs. Roll)
-  std::map<uint32_t, int> fds_;
+  // The tail's file id for threads other than the commit thread.
+  std::atomic<uint32_t> tail_file_{0};
+  mutable std::shared_mutex mu_;  // guards fds_ (readers vs. Roll, Unlink, Close)
+  std::map<uint32_t, HandlePtr> fds_;
 };
 
 }  // namespace nacre::osd::store

@@ -78,15 +78,23 @@ Result<StoreOptions> StoreOptions::FromConfig(const Config& c) {
   o.limits.max_omap_key_size = static_cast<uint64_t>(c.GetInt("osd_store_max_omap_key_size"));
   o.limits.max_omap_value_size = static_cast<uint64_t>(c.GetInt("osd_store_max_omap_value_size"));
   o.limits.max_txn_ops = static_cast<uint64_t>(c.GetInt("osd_store_max_txn_ops"));
+  o.reclaim_interval = c.GetDouble("osd_store_reclaim_interval");
+  o.compact_ratio = c.GetDouble("osd_store_compact_ratio");
+  o.compact_chunk = static_cast<uint64_t>(c.GetInt("osd_store_compact_chunk"));
   if (o.path.empty()) return Invalid("osd_data is not set");
   if (o.inline_max < 1 || o.data_file_max < kBlockSize || o.max_queued_txns < 1 || o.max_group_txns < 1)
     return Invalid("osd_store_* limits must be positive (data file at least one block)");
+  if (o.reclaim_interval < 0 || o.compact_ratio < 0 || o.compact_ratio > 1 || o.compact_chunk < kBlockSize)
+    return Invalid("osd_store_reclaim_interval must be >= 0, osd_store_compact_ratio in [0, 1], "
+                   "osd_store_compact_chunk at least one block");
   return o;
 }
 
 ObjectStore::ObjectStore(StoreOptions opts) : opts_(std::move(opts)) {}
 
 ObjectStore::~ObjectStore() {
+  // The reclaimer waits on commit-thread tasks: stop it while the queue runs.
+  if (reclaimer_) reclaimer_->Stop();
   if (queue_) queue_->Stop();
   if (db_) {
     (void)db_->Close();
@@ -129,6 +137,13 @@ Status ObjectStore::Init() {
   queue_ = std::make_unique<CommitQueue>(opts_.max_queued_txns, opts_.max_group_txns,
                                          [this](std::vector<CommitItem>& g) { CommitGroup(g); });
   queue_->Start();
+  ReclaimOptions rop;
+  rop.interval_sec = opts_.reclaim_interval;
+  rop.compact_ratio = opts_.compact_ratio;
+  rop.compact_chunk = opts_.compact_chunk;
+  rop.data_file_max = opts_.data_file_max;
+  reclaimer_ = std::make_unique<Reclaimer>(db_, &data_, queue_.get(), rop);
+  reclaimer_->Start();
   NLOG(store, kInfo) << "opened object store " << opts_.path << " data tail " << tail.file << ":" << tail.offset;
   return Status::OK();
 }
@@ -145,12 +160,22 @@ Status ObjectStore::Apply(Transaction txn) {
   return f.get();
 }
 
+Result<ReclaimRound> ObjectStore::Reclaim() { return reclaimer_->RunRound(); }
+
 ObjectStore::Stats ObjectStore::stats() const {
   Stats s;
+  ReclaimStats r = reclaimer_->stats();
   s.txns = queue_->committed();
   s.groups = queue_->groups();
   s.data_syncs = data_.syncs();
-  s.csum_errors = csum_errors_.load();
+  s.csum_errors = csum_errors_.load() + r.csum_errors;
+  s.data_files = r.data_files;
+  s.data_live_bytes = r.live_bytes;
+  s.data_dead_bytes = r.dead_bytes;
+  s.reclaim_rounds = r.rounds;
+  s.data_files_deleted = r.files_deleted;
+  s.data_files_compacted = r.files_compacted;
+  s.data_bytes_compacted = r.bytes_moved;
   return s;
 }
 
@@ -233,6 +258,8 @@ Status ObjectStore::ReadBlock(std::string_view key, std::string_view value, char
 }
 
 Result<Bytes> ObjectStore::Read(const std::string& coll, const ObjectId& oid, uint64_t off, uint64_t len) const {
+  // The snapshot also keeps every data file it references open: the
+  // reclaimer closes a deleted file only once no older snapshot remains.
   Snap snap(db_);
   std::string v;
   rocksdb::Status rs = db_->Get(snap.ro(), OnodeKey(coll, oid), &v);

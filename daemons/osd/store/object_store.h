@@ -22,6 +22,9 @@
 //    discarded on open.
 //  - Disk full gives kNoSpace for the transactions it hit and leaves the
 //    store consistent (RocksDB may go read-only until reopened).
+//  - Space of overwritten and removed data-file extents comes back: a
+//    background reclaimer (reclaim.h) deletes dead data files and compacts
+//    mostly-dead ones, without ever changing what a read returns.
 #pragma once
 
 #include <atomic>
@@ -37,6 +40,7 @@
 #include "common/status.h"
 #include "daemons/osd/store/commit_queue.h"
 #include "daemons/osd/store/data_file.h"
+#include "daemons/osd/store/reclaim.h"
 #include "daemons/osd/store/transaction.h"
 
 namespace rocksdb {
@@ -59,6 +63,9 @@ struct StoreOptions {
   size_t max_queued_txns = 1024;
   size_t max_group_txns = 256;
   size_t max_list = 10000;           // cap on any listing's limit
+  double reclaim_interval = 5;       // seconds between reclaim rounds; 0: only on Reclaim()
+  double compact_ratio = 0.5;        // compact sealed data files with less live data than this
+  uint64_t compact_chunk = 4 << 20;  // bytes a compaction step holds the commit thread for
 
   static Result<StoreOptions> FromConfig(const Config& c);
 };
@@ -114,12 +121,27 @@ class ObjectStore {
   Result<KvList> CollScan(const std::string& coll, const std::string& first, const std::string& last,
                           size_t limit) const;
 
+  // --- space reclaim
+  // Runs one reclaim round now (the background thread runs the same every
+  // reclaim_interval): deletes dead sealed data files, compacts mostly-dead
+  // ones. Waits for a round already running.
+  Result<ReclaimRound> Reclaim();
+
   // --- introspection (tests, benchmarks, admin)
   struct Stats {
     uint64_t txns = 0;          // transactions through the commit thread
     uint64_t groups = 0;        // commit groups = synced RocksDB writes
     uint64_t data_syncs = 0;    // fdatasync calls on data files
-    uint64_t csum_errors = 0;
+    uint64_t csum_errors = 0;   // reads and reclaim copies refused
+    // Data files as of the last reclaim scan.
+    uint64_t data_files = 0;
+    uint64_t data_live_bytes = 0;
+    uint64_t data_dead_bytes = 0;
+    // Reclaim totals since open.
+    uint64_t reclaim_rounds = 0;
+    uint64_t data_files_deleted = 0;
+    uint64_t data_files_compacted = 0;
+    uint64_t data_bytes_compacted = 0;
   };
   Stats stats() const;
   const StoreOptions& options() const { return opts_; }
@@ -141,6 +163,7 @@ class ObjectStore {
   rocksdb::DB* db_ = nullptr;
   DataFiles data_;
   std::unique_ptr<CommitQueue> queue_;
+  std::unique_ptr<Reclaimer> reclaimer_;
   mutable std::atomic<uint64_t> csum_errors_{0};
   Counter* m_txns_ = nullptr;
   Counter* m_groups_ = nullptr;

@@ -1,6 +1,8 @@
 // Crash safety: a writer process is SIGKILLed at random points; everything it
-// was told is durable must read back exactly afterwards, and nothing may be
-// half-applied.
+// was told is durable must read back exactly afterwards, nothing may be
+// half-applied, and an acknowledged removal stays removed. The writer also
+// rewrites and removes older objects and runs reclaim rounds back to back,
+// so kills land inside data-file deletion and compaction as well.
 //
 // The writer is store_crash_writer.cc, exec'ed after fork (a fresh process,
 // so RocksDB's thread pools are not inherited half-alive across fork). It
@@ -33,6 +35,30 @@ const std::string kColl = nacre::osd::store::testing::kCrashColl;
 using nacre::osd::store::testing::CrashOid;
 using nacre::osd::store::testing::CrashOpts;
 using nacre::osd::store::testing::CrashSize;
+using nacre::osd::store::testing::kCrashIdMask;
+using nacre::osd::store::testing::kCrashReclaimed;
+using nacre::osd::store::testing::kCrashRemoved;
+using nacre::osd::store::testing::kCrashRemoving;
+
+// Reads every object the model says must be there, and checks the removed
+// ones are gone.
+void CheckAcked(ObjectStore& s, const std::set<uint64_t>& acked, const std::set<uint64_t>& removing,
+                const std::set<uint64_t>& removed) {
+  for (uint64_t id : acked) {
+    INFO("id " << id);
+    if (removed.count(id)) {
+      CHECK(s.Read(kColl, CrashOid(id), 0, 0).status().code() == Code::kNotFound);
+      CHECK(s.CollGet(kColl, "log." + std::to_string(id)).status().code() == Code::kNotFound);
+      continue;
+    }
+    if (removing.count(id)) continue;  // either way; whole if present (below)
+    auto data = s.Read(kColl, CrashOid(id), 0, 0);
+    INFO(data.status().ToString());
+    REQUIRE(data.ok());
+    REQUIRE(data->ToString() == Pattern(id, CrashSize(id)));
+    REQUIRE(s.CollGet(kColl, "log." + std::to_string(id)).ok());
+  }
+}
 
 pid_t SpawnChild(const std::string& dir, uint64_t first, int wfd) {
   pid_t pid = ::fork();
@@ -52,7 +78,8 @@ TEST_CASE("acknowledged writes survive SIGKILL at random points", "[store][crash
   TempDir d;
   std::string dir = d.path() + "/store";
   std::mt19937_64 rng(std::random_device{}());
-  std::set<uint64_t> acked;
+  std::set<uint64_t> acked, removing, removed;
+  uint64_t deletes = 0, compactions = 0;  // writer reclaim rounds that did either
   uint64_t next_id = 0;
   {
     // Created up front so that a child killed while still opening leaves a
@@ -73,11 +100,20 @@ TEST_CASE("acknowledged writes survive SIGKILL at random points", "[store][crash
     auto consume = [&](int timeout_ms) {
       pollfd p{fds[0], POLLIN, 0};
       if (::poll(&p, 1, timeout_ms) <= 0) return false;
-      uint64_t id;
-      ssize_t n = ::read(fds[0], &id, sizeof id);
-      if (n != sizeof id) return false;
-      acked.insert(id);
-      next_id = std::max(next_id, id + 1);
+      uint64_t msg;
+      ssize_t n = ::read(fds[0], &msg, sizeof msg);
+      if (n != sizeof msg) return false;
+      uint64_t id = msg & kCrashIdMask;
+      if (msg & kCrashReclaimed) {
+        ++(id ? compactions : deletes);
+      } else if (msg & kCrashRemoving) {
+        removing.insert(id);
+      } else if (msg & kCrashRemoved) {
+        removed.insert(id);
+      } else {
+        acked.insert(id);
+        next_id = std::max(next_id, id + 1);
+      }
       return true;
     };
     while (std::chrono::steady_clock::now() < deadline) consume(10);
@@ -94,15 +130,10 @@ TEST_CASE("acknowledged writes survive SIGKILL at random points", "[store][crash
     INFO(r.status().ToString());
     REQUIRE(r.ok());
     auto& s = *r.value();
-    INFO("collections: " << s.ListCollections().size() << " acked " << acked.size());
-    // Every acknowledged object reads back exactly, with its omap and log entry.
-    for (uint64_t id : acked) {
-      INFO("round " << round << " id " << id);
-      auto data = s.Read(kColl, CrashOid(id), 0, 0);
-      REQUIRE(data.ok());
-      REQUIRE(data->ToString() == Pattern(id, CrashSize(id)));
-      REQUIRE(s.CollGet(kColl, "log." + std::to_string(id)).ok());
-    }
+    INFO("round " << round << " collections: " << s.ListCollections().size() << " acked " << acked.size());
+    // Every acknowledged object reads back exactly, with its omap and log
+    // entry; every acknowledged removal stays removed.
+    CheckAcked(s, acked, removing, removed);
     // Whatever exists (acknowledged or not) is whole: no half transaction.
     std::optional<ObjectId> cursor;
     size_t listed = 0;
@@ -124,8 +155,18 @@ TEST_CASE("acknowledged writes survive SIGKILL at random points", "[store][crash
       if (!page->more) break;
       cursor = page->objects.back();
     }
-    REQUIRE(listed >= acked.size());
-    WARN("round " << round << ": " << acked.size() << " acknowledged, " << listed << " present");
+    REQUIRE(listed + removing.size() >= acked.size());
+    // Reclaim on the recovered store (whatever the kill left half done)
+    // changes nothing a read returns.
+    auto rr = s.Reclaim();
+    INFO(rr.status().ToString());
+    REQUIRE(rr.ok());
+    CheckAcked(s, acked, removing, removed);
+    WARN("round " << round << ": " << acked.size() << " acknowledged, " << removed.size() << " removed, " << listed
+                  << " present; writer reclaim rounds so far: " << deletes << " deleting, " << compactions
+                  << " compacting; recovery reclaim deleted "
+                  << rr->files_deleted << " moved " << rr->blocks_moved << " blocks");
   }
   CHECK(acked.size() > 20);
+  CHECK(compactions > 0);  // kills landed among compaction steps, not only deletions
 }

@@ -53,8 +53,28 @@ inline ObjectId CrashOid(uint64_t id) { return ObjectId{"", "obj." + std::to_str
 inline StoreOptions CrashOpts(const std::string& dir) {
   StoreOptions o;
   o.path = dir;
-  o.data_file_max = 4 << 20;  // data files roll under crashes too
+  o.data_file_max = 1 << 20;    // data files roll (and get reclaimed) under crashes too
+  o.reclaim_interval = 0;       // the writer reclaims back to back itself
+  o.compact_chunk = 128 << 10;  // several commit-thread steps per file
   return o;
+}
+
+// Pipe messages from the writer: an acknowledged write is the bare id; the
+// flags below mark the other events (id in the low bits).
+inline constexpr uint64_t kCrashRemoving = 1ull << 62;   // removal of id submitted
+inline constexpr uint64_t kCrashRemoved = 1ull << 61;    // removal of id acknowledged
+inline constexpr uint64_t kCrashReclaimed = 1ull << 63;  // a reclaim round deleted files (id 0) or moved blocks (id 1)
+inline constexpr uint64_t kCrashIdMask = (1ull << 60) - 1;
+// After writing id, the writer revisits the id it wrote kCrashLag earlier
+// (same thread): rewrites it with the same bytes, removes it, or leaves it.
+inline constexpr uint64_t kCrashLag = 64;
+enum class CrashFate { kKeep, kRewrite, kRemove };
+inline CrashFate CrashFateOf(uint64_t id) {
+  switch ((id / 4) % 3) {
+    case 0: return CrashFate::kRewrite;
+    case 1: return CrashFate::kRemove;
+    default: return CrashFate::kKeep;
+  }
 }
 
 }  // namespace nacre::osd::store::testing
