@@ -190,6 +190,7 @@ class Pg {
   std::set<ObjectId> pulling_;
   std::map<ObjectId, std::set<int>> pull_failed_;  // sources that could not serve it
   size_t recovered_ = 0;
+  EventLoop::Duration recovery_paused_until_{0};  // after a member failed to store
 
   // Primary: client ops.
   uint64_t next_rep_tid_ = 1;

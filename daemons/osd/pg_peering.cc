@@ -42,6 +42,8 @@ void Pg::StartPeering() {
 void Pg::Tick() {
   if (role_ == Role::kStray) return AnnounceStray(false);
   if (role_ != Role::kPrimary) return;
+  // Recovery paused after a failure (a member's full disk) resumes here.
+  if (state_ == State::kActive && TotalMissing() > 0) Recover();
   if (host_->loop().Now() - last_query_ < std::chrono::seconds(2)) return;
   if (state_ == State::kPeering) {
     auto pending = probing_;

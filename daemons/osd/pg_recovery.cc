@@ -16,6 +16,7 @@ size_t Pg::TotalMissing() const {
 
 void Pg::Recover() {
   if (role_ != Role::kPrimary || state_ != State::kActive) return;
+  if (host_->loop().Now() < recovery_paused_until_) return;
   size_t max = std::max<size_t>(host_->recovery_max_active(), 1);
   auto active = [&] { return pulling_.size() + pushing_.size(); };
   auto try_start = [&](const ObjectId& o) {
@@ -106,6 +107,7 @@ void Pg::OnPulled(int from, const proto::PgPush& p, const Bytes& payload) {
     pulling_.erase(o);
     if (!s.ok()) {
       NLOG(osd, kError) << "PG " << coll_ << ": cannot store recovered " << o.name << ": " << s.ToString();
+      recovery_paused_until_ = host_->loop().Now() + std::chrono::seconds(1);
       return;
     }
     missing_.erase(o);
@@ -160,7 +162,9 @@ void Pg::HandlePushReply(int from, const proto::PgPushReply& r) {
     ++recovered_;
   } else {
     NLOG(osd, kWarn) << "PG " << coll_ << ": osd." << from << " failed to store " << o.name << ": code "
-                     << r.status().code();
+                     << r.status().code() << "; recovery pauses for a second";
+    // Retrying at once would spin while the member's disk is full.
+    recovery_paused_until_ = host_->loop().Now() + std::chrono::seconds(1);
   }
   if (it->second.empty()) {
     pushing_.erase(it);

@@ -130,7 +130,15 @@ void Pg::DoWrite(ClientOp op) {
     auto it = in_flight_.find(rep_tid);
     if (it == in_flight_.end()) return;
     it->second.local_done = true;
-    if (!s.ok()) it->second.status = s;
+    if (!s.ok()) {
+      // Our copy lacks a write the replicas may have: recover it like any
+      // missing object (the client is told of the failure; a resend is
+      // answered from the log once the object is whole again).
+      it->second.status = s;
+      ObjectId o{it->second.op.req.nspace(), it->second.op.req.oid()};
+      missing_[o] = it->second.version;
+      stat_dirty_ = true;
+    }
     FinishWrite(rep_tid);
   });
 }
@@ -145,9 +153,16 @@ void Pg::HandleRepOpReply(int from, const proto::RepOpReply& r) {
     NLOG(osd, kDebug) << "PG " << coll_ << ": osd." << from << " refused a write of an old interval";
     return;
   }
-  if (r.status().code() != 0 && it->second.status.ok())
-    it->second.status = Status(static_cast<Code>(r.status().code()), "osd." + std::to_string(from) + ": " +
-                                                                          r.status().message());
+  if (r.status().code() != 0) {
+    if (it->second.status.ok())
+      it->second.status = Status(static_cast<Code>(r.status().code()), "osd." + std::to_string(from) + ": " +
+                                                                            r.status().message());
+    // The replica's copy now lags ours: the PG is degraded until recovery
+    // pushes the object, never silently clean with differing copies.
+    ObjectId o{it->second.op.req.nspace(), it->second.op.req.oid()};
+    peer_missing_[from][o] = it->second.version;
+    stat_dirty_ = true;
+  }
   it->second.waiting.erase(from);
   FinishWrite(r.rep_tid());
 }
@@ -163,10 +178,12 @@ void Pg::FinishWrite(uint64_t rep_tid) {
   stat_dirty_ = true;
   ObjectId o{f.op.req.nspace(), f.op.req.oid()};
   auto q = object_queue_.find(o);
-  if (q == object_queue_.end()) return;
-  auto next = std::move(q->second);
-  object_queue_.erase(q);
-  Requeue(std::move(next));
+  if (q != object_queue_.end()) {
+    auto next = std::move(q->second);
+    object_queue_.erase(q);
+    Requeue(std::move(next));  // they wait for the object if a copy now lags
+  }
+  if (!f.status.ok()) Recover();
 }
 
 }  // namespace nacre::osd

@@ -5,10 +5,12 @@
 #include <catch2/catch.hpp>
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -232,6 +234,66 @@ TEST_CASE("OSD faults: an OSD back after its log was trimmed is backfilled to ex
   uint64_t per_copy = 0;
   for (const auto& pg : d["pg_stats"]) per_copy += pg["copies"][0]["num_objects"].get<uint64_t>();
   CHECK(per_copy == model.size());
+}
+
+TEST_CASE("OSD faults: a replica's full disk fails writes, loses nothing, and recovers when space returns",
+          "[qa][osd][fault]") {
+  // osd slot 2 keeps its data on a 64 MiB tmpfs. Writes fill it: the writes
+  // it cannot store fail (ENOSPC) while the others keep their copies; no
+  // acknowledged object is lost, and once the tmpfs grows, recovery gives
+  // every PG three agreeing copies again (copies that silently differ would
+  // fail that check).
+  if (::geteuid() != 0) FAIL("needs root to mount a tmpfs");
+  TestCluster c(3);
+  REQUIRE(c.Create(kConf).ok());
+  REQUIRE(c.WaitForQuorum(3));
+  const std::string mnt = c.dir() + "/osd-2";
+  REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
+  REQUIRE(std::system(("mount -t tmpfs -o size=64m tmpfs " + mnt).c_str()) == 0);
+  struct Unmount {
+    std::string m;
+    ~Unmount() { (void)std::system(("umount -l " + m).c_str()); }
+  } unmount{mnt};
+  for (int i = 0; i < 3; ++i) REQUIRE(c.AddOsd().ok());
+  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, 60));
+  CreatePool(c, "full", 8, 3, 2);
+  auto rados = Connect(c);
+  auto io = rados->CreateIoCtx("full");
+  REQUIRE(io.ok());
+
+  std::map<std::string, uint32_t> acked;
+  int failed = 0;
+  const size_t kSize = 1 << 20;
+  for (int i = 0; i < 160 && failed < 8; ++i) {
+    std::string oid = "f-" + std::to_string(i);
+    Status s = io->WriteFull(oid, Bytes(Content(oid, 1, kSize)));
+    if (s.ok()) {
+      acked[oid] = 1;
+    } else {
+      INFO(oid << ": " << s.ToString());
+      CHECK(s.code() == Code::kNoSpace);
+      ++failed;
+    }
+  }
+  INFO("acknowledged " << acked.size() << ", failed " << failed);
+  REQUIRE(failed > 0);  // the small disk did fill
+  for (const auto& [oid, gen] : acked) {
+    auto r = io->Read(oid);
+    INFO(oid << ": " << r.status().ToString());
+    REQUIRE(r.ok());
+    CHECK(r->ToString() == Content(oid, gen, kSize));
+  }
+
+  REQUIRE(std::system(("mount -o remount,size=1g " + mnt).c_str()) == 0);
+  std::string why;
+  bool clean = WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, 300);
+  INFO(why);
+  REQUIRE(clean);
+  for (const auto& [oid, gen] : acked) {
+    auto r = io->Read(oid);
+    REQUIRE(r.ok());
+    CHECK(r->ToString() == Content(oid, gen, kSize));
+  }
 }
 
 TEST_CASE("OSD faults: a corrupted chunk is never returned", "[qa][osd][fault]") {
