@@ -1,7 +1,9 @@
 // OSD fault tests against real daemons: acknowledged writes survive an OSD
 // killed with SIGKILL and another marked out, and end with three verified
-// copies; a corrupted chunk is never returned; bad requests get errors while
-// the OSD keeps serving.
+// copies; an OSD back after its log was trimmed is backfilled to exact
+// copies; a replica's full disk fails writes without losing any and heals
+// when space returns; a corrupted chunk is never returned; bad requests get
+// errors while the OSD keeps serving.
 #include <catch2/catch.hpp>
 
 #include <dirent.h>
