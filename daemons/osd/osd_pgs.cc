@@ -171,7 +171,10 @@ bool OsdDaemon::HandlePeerMessage(const msg::ConnectionRef& con, msg::Message& m
     return true;
   }
   auto pg_of = [&](auto& hdr, bool create) -> Pg* {
-    if (!m.ParseHeader(&hdr)) {
+    // Peering messages that grow with the PG come whole in the payload
+    // with no header (Pg::SendBulk); every other one has a header.
+    bool bulk = m.header.empty() && m.payload.size() > 0;
+    if (!(bulk ? hdr.ParseFromString(std::string(m.payload.view())) : m.ParseHeader(&hdr))) {
       NLOG(osd, kWarn) << "undecodable message type " << m.type << " from osd." << from;
       return nullptr;
     }

@@ -218,7 +218,7 @@ void Pg::HandleQuery(int from, const proto::PgQuery& q) {
     n.set_has_objects(true);
     for (auto& ov : ListLocal()) *n.add_objects() = std::move(ov);
   }
-  Send(from, proto::MSG_PG_NOTIFY, n);
+  SendBulk(from, proto::MSG_PG_NOTIFY, n);
 }
 
 void Pg::HandleActivate(int from, const proto::PgActivate& a) {

@@ -124,6 +124,16 @@ class Pg {
   void Send(int osd, uint16_t type, const P& p, Bytes payload = {}) {
     host_->SendToOsd(osd, msg::Message::Make(type, p, std::move(payload)));
   }
+  // For messages that grow with the PG (logs, missing sets, listings): the
+  // whole proto goes in the payload, with no header, since a header is
+  // capped at ms_max_header_bytes (64 KiB) and a frame at ms_max_frame_bytes.
+  template <class P>
+  void SendBulk(int osd, uint16_t type, const P& p) {
+    msg::Message m;
+    m.type = type;
+    m.payload = Bytes(p.SerializeAsString());
+    host_->SendToOsd(osd, std::move(m));
+  }
 
   // pg_peering.cc
   void StartPeering();

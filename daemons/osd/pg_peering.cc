@@ -189,7 +189,7 @@ void Pg::Activate(const pg::PeeringPlan& plan_in, const Listings& listings) {
     }
     a.set_backfill(plan.backfill.count(osd) > 0);
     for (int x : acting_) a.add_acting(x);
-    Send(osd, proto::MSG_PG_ACTIVATE, a);
+    SendBulk(osd, proto::MSG_PG_ACTIVATE, a);
     peer_missing_[osd] = plan.missing[osd];
   }
   NLOG(osd, kDebug) << "PG " << coll_ << ": activating interval " << interval_ << ": auth osd." << plan.auth

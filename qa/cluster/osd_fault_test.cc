@@ -2,8 +2,9 @@
 // killed with SIGKILL and another marked out, and end with three verified
 // copies; an OSD back after its log was trimmed is backfilled to exact
 // copies; a replica's full disk fails writes without losing any and heals
-// when space returns; a corrupted chunk is never returned; bad requests get
-// errors while the OSD keeps serving.
+// when space returns; a PG whose log and listing outgrow a message header
+// still peers; a corrupted chunk is never returned; bad requests get errors
+// while the OSD keeps serving.
 #include <catch2/catch.hpp>
 
 #include <dirent.h>
@@ -30,6 +31,7 @@
 
 using namespace nacre;
 using namespace nacre::qa;
+using nacre::rados::AioCompletionRef;
 
 namespace {
 
@@ -295,6 +297,56 @@ TEST_CASE("OSD faults: a replica's full disk fails writes, loses nothing, and re
     auto r = io->Read(oid);
     REQUIRE(r.ok());
     CHECK(r->ToString() == Content(oid, gen, kSize));
+  }
+}
+
+TEST_CASE("OSD faults: a PG with a long log and many objects peers again after a restart", "[qa][osd][fault]") {
+  // One PG of 2,500 objects: its log (2,500 entries) and object listing are
+  // far larger than a message header may be (ms_max_header_bytes, 64 KiB),
+  // so peering must carry them in the payload or never finish.
+  TestCluster c(3);
+  REQUIRE(c.Create(kConf).ok());
+  REQUIRE(c.WaitForQuorum(3));
+  for (int i = 0; i < 3; ++i) REQUIRE(c.AddOsd().ok());
+  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, 60));
+  CreatePool(c, "one", 1, 3, 2);
+  auto rados = Connect(c);
+  auto io = rados->CreateIoCtx("one");
+  REQUIRE(io.ok());
+  const int kObjects = 2500;
+  std::vector<AioCompletionRef> window;
+  for (int i = 0; i < kObjects; ++i) {
+    std::string oid = "long-log-object-" + std::to_string(i);
+    window.push_back(rados::MakeCompletion());
+    io->AioWriteFull(oid, Bytes(Content(oid, 1, 64)), window.back());
+    if (window.size() == 64 || i + 1 == kObjects) {
+      for (auto& w : window) {
+        w->Wait();
+        REQUIRE(w->status().ok());
+      }
+      window.clear();
+    }
+  }
+  std::string why;
+  REQUIRE(WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, 120));
+  // Restart every OSD in turn: each restart re-peers the PG with full logs.
+  for (int n = 0; n < 3; ++n) {
+    c.KillOsd(n);
+    REQUIRE(WaitFor([&] { return OsdsUp(c) == 2; }, 60));
+    REQUIRE(c.StartOsd(n).ok());
+    REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, 60));
+    bool clean = WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, 120);
+    INFO("after restarting slot " << n << ": " << why);
+    REQUIRE(clean);
+  }
+  auto list = io->ListObjects();
+  REQUIRE(list.ok());
+  CHECK(list->size() == static_cast<size_t>(kObjects));
+  for (int i = 0; i < kObjects; i += 97) {
+    std::string oid = "long-log-object-" + std::to_string(i);
+    auto r = io->Read(oid);
+    REQUIRE(r.ok());
+    CHECK(r->ToString() == Content(oid, 1, 64));
   }
 }
 
