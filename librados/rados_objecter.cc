@@ -102,6 +102,12 @@ void Objecter::Send(Op& op) {
   req.set_attempt(op.attempt);
   op.con = ConnectionTo(op.target.osd);
   Status s = op.con->Send(msg::Message::Make(proto::MSG_OSD_OP, req, op.req.payload));
+  if (s.code() == Code::kTooBig) {
+    // The request itself cannot be framed (xattr/omap values beyond
+    // ms_max_header_bytes): resending would never help.
+    op.con.reset();
+    return Finish(op.tid, s, nullptr);
+  }
   if (!s.ok()) {
     // Buffer full or connection gone: try again shortly.
     op.con.reset();

@@ -92,6 +92,7 @@ Status OsdDaemon::Start() {
   NACRE_ASSIGN_OR_RETURN(auto mons, monc::ParseMonHost(config_.GetString("mon_host")));
   log_max_ = static_cast<size_t>(config_.GetInt("osd_pg_log_max_entries"));
   recovery_max_ = static_cast<size_t>(config_.GetInt("osd_recovery_max_active"));
+  max_header_ = static_cast<size_t>(config_.GetInt("ms_max_header_bytes"));
 
   NACRE_ASSIGN_OR_RETURN(auto store_opts, store::StoreOptions::FromConfig(config_));
   NACRE_ASSIGN_OR_RETURN(store_, ObjectStore::Open(store_opts));

@@ -58,6 +58,7 @@ class OsdDaemon : public msg::Dispatcher, public PgHost {
   bool IsUp(int osd) const override;
   size_t log_max_entries() const override { return log_max_; }
   size_t recovery_max_active() const override { return recovery_max_; }
+  size_t max_header_bytes() const override { return max_header_; }
 
  private:
   // osd_daemon.cc: the monitors.
@@ -100,7 +101,7 @@ class OsdDaemon : public msg::Dispatcher, public PgHost {
   std::vector<ClientOp> waiting_for_map_;  // ops from clients with a newer map
   std::vector<std::pair<msg::ConnectionRef, msg::Message>> waiting_peer_msgs_;  // peers with a newer map
   std::unique_ptr<Heartbeat> heartbeat_;
-  size_t log_max_ = 3000, recovery_max_ = 4, max_waiting_ops_ = 4096;
+  size_t log_max_ = 3000, recovery_max_ = 4, max_waiting_ops_ = 4096, max_header_ = 64 << 10;
 };
 
 }  // namespace nacre::osd

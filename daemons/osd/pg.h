@@ -50,6 +50,7 @@ class PgHost {
   virtual bool IsUp(int osd) const = 0;
   virtual size_t log_max_entries() const = 0;
   virtual size_t recovery_max_active() const = 0;
+  virtual size_t max_header_bytes() const = 0;  // a message header's cap (ms_max_header_bytes)
 };
 
 struct ClientOp {

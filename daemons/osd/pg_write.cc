@@ -113,6 +113,16 @@ void Pg::DoWrite(ClientOp op) {
   rep.set_oid(o.name);
   Bytes rep_payload;
   EncodeRepTxn(t, &rep, &rep_payload);
+  if (rep.ByteSizeLong() > host_->max_header_bytes()) {
+    // Xattr and omap values travel in the replicas' message header: refuse
+    // now, before anything is applied, rather than leave a write no replica
+    // can receive.
+    Reply(op, TooBig("xattr and omap values of one request exceed " + std::to_string(host_->max_header_bytes()) +
+                     " bytes (ms_max_header_bytes)"), 0);
+    auto q = std::move(object_queue_[o]);
+    object_queue_.erase(o);
+    return Requeue(std::move(q));
+  }
   AddLogOps(&t, e);
 
   InFlight& f = in_flight_[rep_tid];

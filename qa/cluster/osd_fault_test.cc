@@ -3,8 +3,9 @@
 // copies; an OSD back after its log was trimmed is backfilled to exact
 // copies; a replica's full disk fails writes without losing any and heals
 // when space returns; a PG whose log and listing outgrow a message header
-// still peers; a corrupted chunk is never returned; bad requests get errors
-// while the OSD keeps serving.
+// still peers; xattr/omap values near the header cap never hang a write; a
+// corrupted chunk is never returned; bad requests get errors while the OSD
+// keeps serving.
 #include <catch2/catch.hpp>
 
 #include <dirent.h>
@@ -424,6 +425,47 @@ TEST_CASE("OSD faults: a corrupted chunk is never returned", "[qa][osd][fault]")
   if (r2.ok()) CHECK(r2->ToString() == good2);
   else CHECK((r2.status().code() == Code::kCorruption || r2.status().code() == Code::kIO ||
               r2.status().code() == Code::kTimeout));
+}
+
+TEST_CASE("OSD faults: xattr and omap values near the header cap never hang or split a write", "[qa][osd]") {
+  // Such values travel in message headers (64 KiB): a request the client
+  // could send but whose replicated form would not fit must be refused
+  // before it is applied, not left half-replicated and unanswered.
+  TestCluster c(3);
+  REQUIRE(c.Create(kConf).ok());
+  REQUIRE(c.WaitForQuorum(3));
+  for (int i = 0; i < 3; ++i) REQUIRE(c.AddOsd().ok());
+  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, 60));
+  CreatePool(c, "hc", 4, 3, 2);
+  Config cfg("client.admin");
+  REQUIRE(cfg.ApplyFile(c.conf()).ok());
+  REQUIRE(cfg.Set("rados_osd_op_timeout", "20").ok());
+  rados::Rados rados;
+  REQUIRE(rados.Connect(cfg, 30).ok());
+  auto io = rados.CreateIoCtx("hc");
+  REQUIRE(io.ok());
+  int ok = 0, refused = 0;
+  for (size_t size = (64 << 10) - 640; size <= (64 << 10); size += 32) {
+    std::string oid = "x-" + std::to_string(size);
+    Status s = io->SetXattr(oid, "big", std::string(size, 'v'));
+    INFO(oid << ": " << s.ToString());
+    CHECK(s.code() != Code::kTimeout);
+    if (s.ok()) {
+      ++ok;
+      auto got = io->GetXattr(oid, "big");
+      REQUIRE(got.ok());
+      CHECK(got->size() == size);
+    } else {
+      ++refused;
+    }
+  }
+  INFO("stored " << ok << ", refused " << refused);
+  CHECK(ok > 0);
+  CHECK(refused > 0);
+  std::string why;
+  bool clean = WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, 120);
+  INFO(why);
+  CHECK(clean);
 }
 
 TEST_CASE("OSD faults: bad requests get errors and the OSD keeps serving", "[qa][osd]") {
