@@ -330,31 +330,40 @@ Result<WholeObject> ReadWholeObject(const ObjectStore& st, const std::string& co
 void FillPush(const WholeObject& w, proto::PgPush* push, Bytes* payload) {
   pg::ToProto(w.version, push->mutable_version());
   push->set_removed(!w.exists);
+  proto::PgObjectMeta meta;
   for (const auto& [k, v] : w.xattrs) {
-    auto* kv = push->add_xattrs();
+    auto* kv = meta.add_xattrs();
     kv->set_key(k);
     kv->set_value(v);
   }
   for (const auto& [k, v] : w.omap) {
-    auto* kv = push->add_omap();
+    auto* kv = meta.add_omap();
     kv->set_key(k);
     kv->set_value(v);
   }
+  std::vector<Bytes> parts{Bytes(meta.SerializeAsString()), w.data};
+  push->set_meta_len(parts[0].size());
   push->set_data_len(w.data.size());
-  *payload = w.data;
+  *payload = Concat(parts);
 }
 
-void BuildPushTxn(const proto::PgPush& push, const Bytes& payload, const std::string& coll, Transaction* txn) {
+Status BuildPushTxn(const proto::PgPush& push, const Bytes& payload, const std::string& coll, Transaction* txn) {
+  if (payload.size() != push.meta_len() + push.data_len() || push.meta_len() > payload.size())
+    return Invalid("push lengths do not add up to the payload");
+  proto::PgObjectMeta meta;
+  if (!meta.ParseFromArray(payload.data(), static_cast<int>(push.meta_len())))
+    return Invalid("undecodable object metadata in a push");
   ObjectId oid{push.nspace(), push.oid()};
   RemoveIfExists(txn, coll, oid);
-  if (push.removed()) return;
-  txn->WriteFull(coll, oid, payload);
-  for (const auto& kv : push.xattrs()) txn->SetXattr(coll, oid, kv.key(), kv.value());
-  if (push.omap_size()) {
+  if (push.removed()) return Status::OK();
+  txn->WriteFull(coll, oid, payload.Slice(push.meta_len(), push.data_len()));
+  for (const auto& kv : meta.xattrs()) txn->SetXattr(coll, oid, kv.key(), kv.value());
+  if (meta.omap_size()) {
     std::vector<std::pair<std::string, std::string>> kvs;
-    for (const auto& kv : push.omap()) kvs.emplace_back(kv.key(), kv.value());
+    for (const auto& kv : meta.omap()) kvs.emplace_back(kv.key(), kv.value());
     txn->OmapSet(coll, oid, std::move(kvs));
   }
+  return Status::OK();
 }
 
 void RemoveIfExists(Transaction* txn, const std::string& coll, const ObjectId& oid) {

@@ -59,7 +59,7 @@ struct WholeObject {
 Result<WholeObject> ReadWholeObject(const ObjectStore& st, const std::string& coll, const ObjectId& oid);
 void FillPush(const WholeObject& w, proto::PgPush* push, Bytes* payload);
 // Replaces the object with a push's contents (or removes it).
-void BuildPushTxn(const proto::PgPush& push, const Bytes& payload, const std::string& coll, Transaction* txn);
+Status BuildPushTxn(const proto::PgPush& push, const Bytes& payload, const std::string& coll, Transaction* txn);
 
 // Removes an object whether or not it exists (touch, then remove: the store
 // refuses to remove what is not there, and queued writes may create it).

@@ -347,13 +347,19 @@ void Pg::HandlePush(int from, const proto::PgPush& p, const Bytes& payload) {
   r.set_epoch(p.epoch());
   r.set_nspace(p.nspace());
   r.set_oid(p.oid());
-  if (p.epoch() != interval_ || !coll_exists_ || payload.size() != p.data_len()) {
+  if (p.epoch() != interval_ || !coll_exists_) {
     r.mutable_status()->set_code(ESTALE);
     Send(from, proto::MSG_PG_PUSH_REPLY, r);
     return;
   }
   Transaction t;
-  BuildPushTxn(p, payload, coll_, &t);
+  Status bs = BuildPushTxn(p, payload, coll_, &t);
+  if (!bs.ok()) {
+    NLOG(osd, kWarn) << "PG " << coll_ << ": bad push from osd." << from << ": " << bs.ToString();
+    r.mutable_status()->set_code(static_cast<int>(bs.code()));
+    Send(from, proto::MSG_PG_PUSH_REPLY, r);
+    return;
+  }
   ObjectId o{p.nspace(), p.oid()};
   if (missing_.erase(o)) t.CollDelete(coll_, pg::MissingKey(o));
   PutInfo(&t);

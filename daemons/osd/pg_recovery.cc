@@ -73,7 +73,8 @@ void Pg::StartPull(const ObjectId& o, int from) {
 void Pg::OnPulled(int from, const proto::PgPush& p, const Bytes& payload) {
   ObjectId o{p.nspace(), p.oid()};
   if (p.epoch() != interval_ || !pulling_.count(o)) return;
-  if (p.failed() || payload.size() != p.data_len()) {
+  Transaction t;
+  if (p.failed() || !BuildPushTxn(p, payload, coll_, &t).ok()) {
     NLOG(osd, kWarn) << "PG " << coll_ << ": osd." << from << " could not serve " << o.name << "; trying another copy";
     pulling_.erase(o);
     pull_from_.erase(o);
@@ -98,8 +99,6 @@ void Pg::OnPulled(int from, const proto::PgPush& p, const Bytes& payload) {
     return;
   }
   pull_failed_.erase(o);
-  Transaction t;
-  BuildPushTxn(p, payload, coll_, &t);
   t.CollDelete(coll_, pg::MissingKey(o));
   uint64_t interval = interval_;
   Persist({std::move(t)}, [this, o, interval](Status s) {
