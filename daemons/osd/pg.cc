@@ -302,15 +302,9 @@ void Pg::HandlePull(int from, const proto::PgPull& p) {
       NLOG(osd, kError) << "PG " << coll_ << ": " << p.oid() << " failed its checksum; not served to osd." << from;
     else
       NLOG(osd, kWarn) << "PG " << coll_ << ": cannot serve " << p.oid() << " to osd." << from << ": " << s.ToString();
-    push = proto::PgPush();
-    push.set_pool(id_.pool);
-    push.set_seed(id_.seed);
-    push.set_epoch(p.epoch());
-    push.set_nspace(p.nspace());
-    push.set_oid(p.oid());
-    push.set_reply_to_pull(true);
+    // ServePull fills the push only once every check passed: the header
+    // above is all there is.
     push.set_failed(true);
-    payload = Bytes();
   }
   Send(from, proto::MSG_PG_PUSH, push, std::move(payload));
 }

@@ -160,7 +160,8 @@ class Pg {
 
   // pg_recovery.cc
   void Recover();
-  // What a pull is answered with; an error if this copy cannot vouch for it.
+  // What a pull is answered with; an error (push and payload untouched) if
+  // this copy cannot vouch for it.
   Status ServePull(const proto::PgPull& p, proto::PgPush* push, Bytes* payload);
   void StartPull(const ObjectId& o, int from);
   void OnPulled(int from, const proto::PgPush& p, const Bytes& payload);
