@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "client/cli.h"
-#include "librados/mon_client.h"
+#include "cluster/mon_client.h"
 #include "common/config.h"
 #include "common/keyring.h"
 

@@ -4,7 +4,7 @@
 
 #include "common/keyring.h"
 #include "common/log.h"
-#include "librados/mon_client.h"
+#include "cluster/mon_client.h"
 #include "librados/rados_impl.h"
 
 namespace nacre::rados {

@@ -11,7 +11,7 @@
 
 #include "common/asio_event_loop.h"
 #include "common/msg/tcp_messenger.h"
-#include "librados/mon_session.h"
+#include "cluster/mon_session.h"
 #include "librados/rados.h"
 #include "librados/rados_objecter.h"
 

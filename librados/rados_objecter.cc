@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "common/log.h"
-#include "librados/placement.h"
+#include "cluster/placement.h"
 #include "messenger.pb.h"
 
 namespace nacre::rados {

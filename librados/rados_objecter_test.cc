@@ -10,7 +10,7 @@
 #include "common/asio_event_loop.h"
 #include "common/msg/tcp_messenger.h"
 #include "crush/builder.h"
-#include "librados/placement.h"
+#include "cluster/placement.h"
 #include "librados/rados_objecter.h"
 #include "messenger.pb.h"
 

@@ -72,11 +72,6 @@ uint64_t NewIncarnation() {
   return v;
 }
 
-int64_t WallClockNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // --- ReplayCache ------------------------------------------------------------
 
 void ReplayCache::Expire(int64_t now_ns) {

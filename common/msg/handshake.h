@@ -33,6 +33,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "common/clock.h"
 #include "common/msg/message.h"
 #include "common/msg/messenger.h"
 #include "common/status.h"
@@ -71,8 +72,6 @@ std::string RandomNonce();
 // A random, non-zero identifier of this process lifetime (or messenger
 // instance): a peer that sees it change knows our session state is gone.
 uint64_t NewIncarnation();
-// Wall clock in ns since the epoch: handshake timestamps cross hosts.
-int64_t WallClockNs();
 
 // ReplayCache: client nonces of completed handshakes, kept for `window_ns`.
 //

@@ -38,16 +38,6 @@ sockaddr_in Loopback(uint16_t port) {
 
 }  // namespace
 
-bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds deadline) {
-  auto end = std::chrono::steady_clock::now() + deadline;
-  auto nap = std::chrono::milliseconds(1);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= end) return pred();
-    std::this_thread::sleep_for(nap);
-    nap = std::min(nap * 2, std::chrono::milliseconds(20));
-  }
-  return true;
-}
 
 LoopThread::LoopThread() : thread_([this] { loop_.Run(); }) {}
 

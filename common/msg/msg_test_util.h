@@ -22,6 +22,7 @@
 #include "common/msg/handshake.h"
 #include "common/msg/messenger.h"
 #include "common/msg/tcp_messenger.h"
+#include "common/wait_for.h"
 
 namespace nacre::msg::test {
 
@@ -29,9 +30,6 @@ using namespace std::chrono_literals;
 
 // Generous: the tests run on a loaded 2-core machine.
 inline constexpr auto kDeadline = std::chrono::seconds(60);
-
-// Polls `pred` until it holds or `deadline` passes; true if it held.
-bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds deadline = kDeadline);
 
 // An AsioEventLoop running on its own thread until destruction.
 class LoopThread {

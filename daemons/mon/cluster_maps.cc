@@ -1,6 +1,6 @@
 #include "daemons/mon/cluster_maps.h"
 
-#include "librados/osdmap_incremental.h"
+#include "cluster/osdmap_incremental.h"
 
 namespace nacre::mon {
 

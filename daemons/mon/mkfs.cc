@@ -1,6 +1,6 @@
 #include "daemons/mon/mkfs.h"
 
-#include "librados/mon_client.h"
+#include "cluster/mon_client.h"
 #include "crush/builder.h"
 
 namespace nacre::mon {

@@ -6,10 +6,11 @@
 #include <random>
 
 #include "common/keyring.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "daemons/mon/mkfs.h"
-#include "librados/admin_auth.h"
-#include "librados/mon_client.h"
+#include "cluster/admin_auth.h"
+#include "cluster/mon_client.h"
 #include "messenger.pb.h"
 
 namespace nacre::mon {
@@ -60,10 +61,7 @@ Monitor::Monitor(const Config& config, AsioEventLoop& loop)
 
 Monitor::~Monitor() = default;
 
-int64_t Monitor::WallMs() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t Monitor::WallMs() const { return WallClockMs(); }
 
 Status Monitor::Mkfs(const Config& config) {
   std::string dir = config.GetString("mon_data");

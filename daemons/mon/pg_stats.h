@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "librados/placement.h"
+#include "cluster/placement.h"
 #include "mon.pb.h"
 #include "osd.pb.h"
 

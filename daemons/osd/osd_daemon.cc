@@ -8,7 +8,7 @@
 #include "common/keyring.h"
 #include "daemons/osd/store/object_store.h"
 #include "common/log.h"
-#include "librados/mon_client.h"
+#include "cluster/mon_client.h"
 #include "messenger.pb.h"
 #include "mon.pb.h"
 

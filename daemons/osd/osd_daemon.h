@@ -31,7 +31,7 @@
 #include "crush/crush_map.h"
 #include "daemons/osd/heartbeat.h"
 #include "daemons/osd/pg.h"
-#include "librados/mon_session.h"
+#include "cluster/mon_session.h"
 
 namespace nacre::osd {
 

@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "daemons/osd/osd_daemon.h"
 #include "messenger.pb.h"
@@ -22,10 +23,6 @@ int PeerOsdId(const msg::ConnectionRef& con) {
   }
 }
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -269,7 +266,7 @@ void OsdDaemon::SendPgStats() {
   proto::OsdPgStats st;
   st.set_osd(id_);
   st.set_epoch(epoch());
-  st.set_stamp_ms(NowMs());
+  st.set_stamp_ms(WallClockMs());
   for (auto& [id, pg] : pgs_)
     if (pg->has_data() || pg->in_acting()) *st.add_pgs() = pg->Stat();
   struct statvfs vfs {};

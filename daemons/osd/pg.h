@@ -33,7 +33,7 @@
 #include "common/msg/messenger.h"
 #include "daemons/osd/object_io.h"
 #include "daemons/osd/pg/peering.h"
-#include "librados/placement.h"
+#include "cluster/placement.h"
 #include "mon.pb.h"
 
 namespace nacre::osd {

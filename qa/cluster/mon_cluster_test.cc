@@ -67,13 +67,13 @@ TEST_CASE("kill -9 of the leader during a stream of pool changes loses no acknow
   // Every acknowledged change is there, on every live monitor.
   for (int i = 0; i < c.num_mons(); ++i) {
     if (i == old_idx) continue;
-    CHECK(WaitFor([&] { return HasAllPools(c, i, acked); }, 30));
+    CHECK(WaitFor([&] { return HasAllPools(c, i, acked); }, std::chrono::seconds(30)));
   }
 
   // The old leader comes back and catches up.
   REQUIRE(c.StartMon(old_idx).ok());
   REQUIRE(c.WaitForQuorum(3));
-  CHECK(WaitFor([&] { return HasAllPools(c, old_idx, acked); }, 30));
+  CHECK(WaitFor([&] { return HasAllPools(c, old_idx, acked); }, std::chrono::seconds(30)));
 }
 
 TEST_CASE("with two of three monitors down the CLI says there is no quorum", "[qa][mon]") {
@@ -86,7 +86,7 @@ TEST_CASE("with two of three monitors down the CLI says there is no quorum", "[q
   REQUIRE(WaitFor([&] {
     auto r = c.CommandTo(0, "status", {}, 1);  // retries EAGAIN until its timeout
     return !r.ok() && r.status().code() == Code::kTimeout;
-  }, 30));
+  }, std::chrono::seconds(30)));
   auto start = std::chrono::steady_clock::now();
   ProcResult r = c.Cli("--connect-timeout 3 -s");
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -173,7 +173,7 @@ TEST_CASE("monitors serve Prometheus metrics", "[qa][mon]") {
   REQUIRE(WaitFor([&] {
     r = RunShell("bash -c \"" + get + "\"");
     return r.out.find("nacre_mon_commit_latency_seconds_count 1") != std::string::npos;
-  }, 30));
+  }, std::chrono::seconds(30)));
   INFO(r.out);
   CHECK(r.out.find("HTTP/1.0 200") == 0);
   CHECK(r.out.find("nacre_mon_is_leader 1") != std::string::npos);

@@ -13,8 +13,8 @@
 #include "common/asio_event_loop.h"
 #include "common/msg/tcp_messenger.h"
 #include "daemons/mon/cluster_maps.h"
-#include "librados/osdmap_incremental.h"
-#include "librados/mon_client.h"
+#include "cluster/osdmap_incremental.h"
+#include "cluster/mon_client.h"
 #include "messenger.pb.h"
 #include "mon.pb.h"
 #include "qa/cluster/test_cluster.h"
@@ -114,7 +114,7 @@ TEST_CASE("OSD boot, subscriptions, failure reports, missed beacons and auto-out
     (void)d.Send(mons[peon], "mon." + c.MonName(peon), msg::Message::Make(proto::MSG_MON_SUBSCRIBE, sub));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     return false;
-  }, 30));
+  }, std::chrono::seconds(30)));
 
 
   // Three OSDs boot at the leader; a boot sent to a peon is turned away.
@@ -130,7 +130,7 @@ TEST_CASE("OSD boot, subscriptions, failure reports, missed beacons and auto-out
     boot.mutable_addr()->set_port(static_cast<uint32_t>(7100 + i));
     REQUIRE(d.Send(mons[leader], "mon." + c.MonName(leader), msg::Message::Make(proto::MSG_OSD_BOOT, boot)).ok());
   }
-  REQUIRE(WaitFor([&] { std::lock_guard<std::mutex> g(d.mu_); return d.boot_replies_.size() == 4; }, 30));
+  REQUIRE(WaitFor([&] { std::lock_guard<std::mutex> g(d.mu_); return d.boot_replies_.size() == 4; }, std::chrono::seconds(30)));
   {
     std::lock_guard<std::mutex> g(d.mu_);
     int ok = 0, again = 0;
@@ -147,7 +147,7 @@ TEST_CASE("OSD boot, subscriptions, failure reports, missed beacons and auto-out
     CHECK(ids == std::set<int>{0, 1, 2});
   }
   // The subscriber followed by incrementals, and its copy matches the monitors'.
-  REQUIRE(WaitFor([&] { std::lock_guard<std::mutex> g(d.mu_); return d.osdmap_.osds_size() == 3; }, 30));
+  REQUIRE(WaitFor([&] { std::lock_guard<std::mutex> g(d.mu_); return d.osdmap_.osds_size() == 3; }, std::chrono::seconds(30)));
   {
     std::lock_guard<std::mutex> g(d.mu_);
     CHECK(d.incrementals_ >= 1);  // later changes came as incrementals
@@ -157,7 +157,7 @@ TEST_CASE("OSD boot, subscriptions, failure reports, missed beacons and auto-out
   CHECK(tree.out.find("host host1") != std::string::npos);
   CHECK(tree.out.find("osd.2") != std::string::npos);
   REQUIRE(c.Command("osd pool create", {{"pool", "p1"}}).ok());
-  REQUIRE(WaitFor([&] { std::lock_guard<std::mutex> g(d.mu_); return d.osdmap_.pools_size() == 1; }, 30));
+  REQUIRE(WaitFor([&] { std::lock_guard<std::mutex> g(d.mu_); return d.osdmap_.pools_size() == 1; }, std::chrono::seconds(30)));
 
   // Two peers report osd.2 failed (through a peon, which forwards): it goes down.
   auto beacon = [&](int id) {
@@ -171,9 +171,9 @@ TEST_CASE("OSD boot, subscriptions, failure reports, missed beacons and auto-out
     r.set_target(2);
     REQUIRE(d.Send(mons[peon], "mon." + c.MonName(peon), msg::Message::Make(proto::MSG_OSD_FAILURE, r)).ok());
   }
-  CHECK(WaitFor([&] { (void)beacon(0); (void)beacon(1); return OsdState(c, 2, "up", 0); }, 30));
+  CHECK(WaitFor([&] { (void)beacon(0); (void)beacon(1); return OsdState(c, 2, "up", 0); }, std::chrono::seconds(30)));
   // osd.2 goes out after the down-out interval; osd.1 stops beaconing and goes down.
-  CHECK(WaitFor([&] { (void)beacon(0); return OsdState(c, 2, "in", 0); }, 30));
-  CHECK(WaitFor([&] { (void)beacon(0); return OsdState(c, 1, "up", 0); }, 30));
+  CHECK(WaitFor([&] { (void)beacon(0); return OsdState(c, 2, "in", 0); }, std::chrono::seconds(30)));
+  CHECK(WaitFor([&] { (void)beacon(0); return OsdState(c, 1, "up", 0); }, std::chrono::seconds(30)));
   CHECK(OsdState(c, 0, "up", 1));
 }

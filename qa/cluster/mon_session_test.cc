@@ -9,8 +9,8 @@
 #include "common/asio_event_loop.h"
 #include "common/keyring.h"
 #include "common/msg/tcp_messenger.h"
-#include "librados/mon_client.h"
-#include "librados/mon_session.h"
+#include "cluster/mon_client.h"
+#include "cluster/mon_session.h"
 #include "messenger.pb.h"
 #include "osd.pb.h"
 #include "qa/cluster/test_cluster.h"
@@ -102,9 +102,9 @@ TEST_CASE("a monitor session follows the OSDMap and survives losing its monitor"
   REQUIRE(c.Create().ok());
   REQUIRE(c.WaitForQuorum(3));
   Client client(c);
-  REQUIRE(WaitFor([&] { return client.epoch() >= 1; }, 30));
+  REQUIRE(WaitFor([&] { return client.epoch() >= 1; }, std::chrono::seconds(30)));
   REQUIRE(c.Command("osd pool create", {{"pool", "before"}}).ok());
-  REQUIRE(WaitFor([&] { return client.HasPool("before"); }, 30));
+  REQUIRE(WaitFor([&] { return client.HasPool("before"); }, std::chrono::seconds(30)));
 
   std::string first = client.OnLoop([&] { return client.session().current_mon(); });
   REQUIRE_FALSE(first.empty());
@@ -118,7 +118,7 @@ TEST_CASE("a monitor session follows the OSDMap and survives losing its monitor"
   REQUIRE(r.ok());
   REQUIRE(r->status().code() == 0);
   // The session notices, moves to a live monitor, and catches up.
-  CHECK(WaitFor([&] { return client.HasPool("after"); }, 30));
+  CHECK(WaitFor([&] { return client.HasPool("after"); }, std::chrono::seconds(30)));
   CHECK(client.OnLoop([&] { return client.session().hunts(); }) >= 1);
   CHECK(client.OnLoop([&] { return client.session().current_mon(); }) != first);
   CHECK(client.HasPool("before"));
@@ -135,16 +135,16 @@ TEST_CASE("the auth map goes to OSD sessions only", "[qa][mon]") {
 
   Client osd(c, "osd.0", *secret, /*want_auth=*/true);
   Client admin(c, "client.admin", c.admin_secret(), /*want_auth=*/true);
-  REQUIRE(WaitFor([&] { return osd.authmap().entities().count("osd.0") == 1; }, 30));
+  REQUIRE(WaitFor([&] { return osd.authmap().entities().count("osd.0") == 1; }, std::chrono::seconds(30)));
   CHECK(osd.authmap().entities().count("client.admin") == 1);
   CHECK(osd.OnLoop([&] { return osd.session().authmap().epoch(); }) >= 1);
 
   // A new entity reaches the OSD through the subscription.
   REQUIRE(c.Command("auth get-or-create", {{"entity", "client.new"}, {"caps", R"(["mon","allow r"])"}}).ok());
-  CHECK(WaitFor([&] { return osd.authmap().entities().count("client.new") == 1; }, 30));
+  CHECK(WaitFor([&] { return osd.authmap().entities().count("client.new") == 1; }, std::chrono::seconds(30)));
 
   // The client's session works (it follows the OSDMap) but never gets the keys.
-  REQUIRE(WaitFor([&] { return admin.epoch() >= 1; }, 30));
+  REQUIRE(WaitFor([&] { return admin.epoch() >= 1; }, std::chrono::seconds(30)));
   CHECK(admin.authmap().entities().empty());
   CHECK(admin.OnLoop([&] { return admin.session().authmap().epoch(); }) == 0);
 }
@@ -174,8 +174,8 @@ TEST_CASE("PG reports sent to one monitor are seen by every monitor", "[qa][mon]
   REQUIRE(WaitFor([&] {
     auto dump = c.JsonCommand("osd dump");
     return dump.is_object() && dump["osds"].size() == 3 && dump["pools"].size() == 1;
-  }, 30));
-  REQUIRE(WaitFor([&] { return d.HasPool("p"); }, 30));
+  }, std::chrono::seconds(30)));
+  REQUIRE(WaitFor([&] { return d.HasPool("p"); }, std::chrono::seconds(30)));
   int64_t pool = -1;
   nlohmann::json osd_dump = c.JsonCommand("osd dump");
   for (const auto& p : osd_dump["pools"]) pool = p["pool"];
@@ -223,7 +223,7 @@ TEST_CASE("PG reports sent to one monitor are seen by every monitor", "[qa][mon]
       return st.is_object() && st["pg_summary"]["num_pg_by_state"].size() == 1 &&
              st["pg_summary"]["num_pg_by_state"][0]["name"] == "active+clean" &&
              st["pg_summary"]["num_pg_by_state"][0]["num"] == 8;
-    }, 30));
+    }, std::chrono::seconds(30)));
     INFO("send error: " << send_error << "; pg stat: " << st.dump());
     auto dump = c.JsonCommand("pg dump", {}, i);
     REQUIRE(dump.is_object());

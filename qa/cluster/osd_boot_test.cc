@@ -33,7 +33,7 @@ TEST_CASE("OSD processes boot, stay up on beacons, go down when killed and come 
   REQUIRE(c.WaitForQuorum(3));
   for (int i = 0; i < 3; ++i) REQUIRE(c.AddOsd().ok());
   std::map<int, bool> all_up = {{0, true}, {1, true}, {2, true}};
-  bool booted = WaitFor([&] { return OsdsUp(c) == all_up; }, 60);
+  bool booted = WaitFor([&] { return OsdsUp(c) == all_up; }, std::chrono::seconds(60));
   INFO(c.Cli("osd dump").out);
   REQUIRE(booted);
 
@@ -53,9 +53,9 @@ TEST_CASE("OSD processes boot, stay up on beacons, go down when killed and come 
   whoami >> id;
   REQUIRE(id >= 0);
   c.KillOsd(1);
-  CHECK(WaitFor([&] { auto up = OsdsUp(c); return up.count(id) && !up[id]; }, 30));
+  CHECK(WaitFor([&] { auto up = OsdsUp(c); return up.count(id) && !up[id]; }, std::chrono::seconds(30)));
   REQUIRE(c.StartOsd(1).ok());
-  CHECK(WaitFor([&] { return OsdsUp(c) == all_up; }, 30));
+  CHECK(WaitFor([&] { return OsdsUp(c) == all_up; }, std::chrono::seconds(30)));
   CHECK(OsdsUp(c).size() == 3);  // it came back as itself, not as a fourth OSD
 
   // Marked down by hand while alive, an OSD boots again by itself: it is up
@@ -70,6 +70,6 @@ TEST_CASE("OSD processes boot, stay up on beacons, go down when killed and come 
   uint64_t before = up_from();
   REQUIRE(before > 0);
   REQUIRE(c.Cli("osd down " + std::to_string(id)).exit_code == 0);
-  CHECK(WaitFor([&] { return up_from() > before; }, 30));
-  CHECK(WaitFor([&] { return OsdsUp(c) == all_up; }, 30));
+  CHECK(WaitFor([&] { return up_from() > before; }, std::chrono::seconds(30)));
+  CHECK(WaitFor([&] { return OsdsUp(c) == all_up; }, std::chrono::seconds(30)));
 }

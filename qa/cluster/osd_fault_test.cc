@@ -24,7 +24,7 @@
 #include "common/asio_event_loop.h"
 #include "common/keyring.h"
 #include "common/msg/tcp_messenger.h"
-#include "librados/placement.h"
+#include "cluster/placement.h"
 #include "librados/rados.h"
 #include "messenger.pb.h"
 #include "osd.pb.h"
@@ -99,7 +99,7 @@ TEST_CASE("OSD faults: acknowledged writes survive kill -9 and out, then 3 verif
   REQUIRE(c.Create(kConf).ok());
   REQUIRE(c.WaitForQuorum(3));
   for (int i = 0; i < 4; ++i) REQUIRE(c.AddOsd().ok());
-  REQUIRE(WaitFor([&] { return OsdsUp(c) == 4; }, 60));
+  REQUIRE(WaitFor([&] { return OsdsUp(c) == 4; }, std::chrono::seconds(60)));
   CreatePool(c, "ft", 16, 3, 2);
   auto rados = Connect(c);
   auto io = rados->CreateIoCtx("ft");
@@ -140,13 +140,13 @@ TEST_CASE("OSD faults: acknowledged writes survive kill -9 and out, then 3 verif
 
   const int killed = IndexOf(c, 1);
   REQUIRE(killed >= 0);
-  REQUIRE(WaitFor([&] { return done >= 400; }, 180));
+  REQUIRE(WaitFor([&] { return done >= 400; }, std::chrono::seconds(180)));
   c.KillOsd(killed);
-  REQUIRE(WaitFor([&] { return done >= 900; }, 240));
+  REQUIRE(WaitFor([&] { return done >= 900; }, std::chrono::seconds(240)));
   auto out = c.Command("osd out", {{"ids", "2"}});
   REQUIRE(out.ok());
   REQUIRE(out->status().code() == 0);
-  REQUIRE(WaitFor([&] { return done >= 1400; }, 240));
+  REQUIRE(WaitFor([&] { return done >= 1400; }, std::chrono::seconds(240)));
   REQUIRE(c.StartOsd(killed).ok());
   for (auto& t : writers) t.join();
   INFO("acknowledged " << done << ", failed " << failed);
@@ -154,7 +154,7 @@ TEST_CASE("OSD faults: acknowledged writes survive kill -9 and out, then 3 verif
   CHECK(done >= 1900);
 
   std::string why;
-  bool clean = WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, 300);
+  bool clean = WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, std::chrono::seconds(300));
   INFO(why);
   REQUIRE(clean);
 
@@ -187,7 +187,7 @@ TEST_CASE("OSD faults: an OSD back after its log was trimmed is backfilled to ex
   REQUIRE(c.Create(std::string(kConf) + "osd pg log max entries = 20\n").ok());
   REQUIRE(c.WaitForQuorum(3));
   for (int i = 0; i < 3; ++i) REQUIRE(c.AddOsd().ok());
-  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, 60));
+  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, std::chrono::seconds(60)));
   CreatePool(c, "bf", 4, 3, 2);
   auto rados = Connect(c);
   auto io = rados->CreateIoCtx("bf");
@@ -202,12 +202,12 @@ TEST_CASE("OSD faults: an OSD back after its log was trimmed is backfilled to ex
   };
   for (int i = 0; i < 300; ++i) put("o-" + std::to_string(i), 1);
   std::string why;
-  REQUIRE(WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, 120));
+  REQUIRE(WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, std::chrono::seconds(120)));
 
   const int down = IndexOf(c, 2);
   REQUIRE(down >= 0);
   c.KillOsd(down);
-  REQUIRE(WaitFor([&] { return OsdsUp(c) == 2; }, 60));
+  REQUIRE(WaitFor([&] { return OsdsUp(c) == 2; }, std::chrono::seconds(60)));
   for (int i = 0; i < 300; i += 3) put("o-" + std::to_string(i), 2);  // overwritten
   for (int i = 1; i < 300; i += 10) {                                  // removed
     std::string oid = "o-" + std::to_string(i);
@@ -218,8 +218,8 @@ TEST_CASE("OSD faults: an OSD back after its log was trimmed is backfilled to ex
   }
   for (int i = 300; i < 360; ++i) put("o-" + std::to_string(i), 1);  // new
   REQUIRE(c.StartOsd(down).ok());
-  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, 60));
-  bool clean = WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, 300);
+  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, std::chrono::seconds(60)));
+  bool clean = WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, std::chrono::seconds(300));
   INFO(why);
   REQUIRE(clean);
 
@@ -260,7 +260,7 @@ TEST_CASE("OSD faults: a replica's full disk fails writes, loses nothing, and re
     ~Unmount() { (void)std::system(("umount -l " + m).c_str()); }
   } unmount{mnt};
   for (int i = 0; i < 3; ++i) REQUIRE(c.AddOsd().ok());
-  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, 60));
+  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, std::chrono::seconds(60)));
   CreatePool(c, "full", 8, 3, 2);
   auto rados = Connect(c);
   auto io = rados->CreateIoCtx("full");
@@ -291,7 +291,7 @@ TEST_CASE("OSD faults: a replica's full disk fails writes, loses nothing, and re
 
   REQUIRE(std::system(("mount -o remount,size=1g " + mnt).c_str()) == 0);
   std::string why;
-  bool clean = WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, 300);
+  bool clean = WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, std::chrono::seconds(300));
   INFO(why);
   REQUIRE(clean);
   for (const auto& [oid, gen] : acked) {
@@ -309,7 +309,7 @@ TEST_CASE("OSD faults: a PG with a long log and many objects peers again after a
   REQUIRE(c.Create(kConf).ok());
   REQUIRE(c.WaitForQuorum(3));
   for (int i = 0; i < 3; ++i) REQUIRE(c.AddOsd().ok());
-  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, 60));
+  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, std::chrono::seconds(60)));
   CreatePool(c, "one", 1, 3, 2);
   auto rados = Connect(c);
   auto io = rados->CreateIoCtx("one");
@@ -329,14 +329,14 @@ TEST_CASE("OSD faults: a PG with a long log and many objects peers again after a
     }
   }
   std::string why;
-  REQUIRE(WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, 120));
+  REQUIRE(WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, std::chrono::seconds(120)));
   // Restart every OSD in turn: each restart re-peers the PG with full logs.
   for (int n = 0; n < 3; ++n) {
     c.KillOsd(n);
-    REQUIRE(WaitFor([&] { return OsdsUp(c) == 2; }, 60));
+    REQUIRE(WaitFor([&] { return OsdsUp(c) == 2; }, std::chrono::seconds(60)));
     REQUIRE(c.StartOsd(n).ok());
-    REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, 60));
-    bool clean = WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, 120);
+    REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, std::chrono::seconds(60)));
+    bool clean = WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, std::chrono::seconds(120));
     INFO("after restarting slot " << n << ": " << why);
     REQUIRE(clean);
   }
@@ -356,18 +356,18 @@ TEST_CASE("OSD faults: a corrupted chunk is never returned", "[qa][osd][fault]")
   REQUIRE(c.Create(kConf).ok());
   REQUIRE(c.WaitForQuorum(3));
   for (int i = 0; i < 3; ++i) REQUIRE(c.AddOsd().ok());
-  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, 60));
+  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, std::chrono::seconds(60)));
   CreatePool(c, "cr", 8, 3, 2);
   auto rados = Connect(c);
   auto io = rados->CreateIoCtx("cr");
   REQUIRE(io.ok());
   std::string why;
-  REQUIRE(WaitFor([&] { return c.AllPgsCleanWithCopies(0, &why) || why.find("copies") != std::string::npos; }, 120));
+  REQUIRE(WaitFor([&] { return c.AllPgsCleanWithCopies(0, &why) || why.find("copies") != std::string::npos; }, std::chrono::seconds(120)));
   std::string good = Content("victim", 1, 1 << 20);
   Status ws = io->WriteFull("victim", Bytes(std::string(good)));
   INFO(ws.ToString());
   REQUIRE(ws.ok());
-  REQUIRE(WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, 120));
+  REQUIRE(WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, std::chrono::seconds(120)));
 
   // Flip a byte of the object's bytes in every copy's data files but one
   // OSD's, then in all of them.
@@ -434,15 +434,15 @@ TEST_CASE("OSD faults: recovery copies an object whose omap outgrows a message h
   REQUIRE(c.Create(kConf).ok());
   REQUIRE(c.WaitForQuorum(3));
   for (int i = 0; i < 3; ++i) REQUIRE(c.AddOsd().ok());
-  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, 60));
+  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, std::chrono::seconds(60)));
   CreatePool(c, "om", 1, 3, 1);
   auto rados = Connect(c);
   auto io = rados->CreateIoCtx("om");
   REQUIRE(io.ok());
   std::string why;
-  REQUIRE(WaitFor([&] { return c.AllPgsCleanWithCopies(0, &why) || why.find("copies") != std::string::npos; }, 120));
+  REQUIRE(WaitFor([&] { return c.AllPgsCleanWithCopies(0, &why) || why.find("copies") != std::string::npos; }, std::chrono::seconds(120)));
   c.KillOsd(2);
-  REQUIRE(WaitFor([&] { return OsdsUp(c) == 2; }, 60));
+  REQUIRE(WaitFor([&] { return OsdsUp(c) == 2; }, std::chrono::seconds(60)));
 
   std::map<std::string, std::string> omap;
   for (int b = 0; b < 10; ++b) {
@@ -459,8 +459,8 @@ TEST_CASE("OSD faults: recovery copies an object whose omap outgrows a message h
   REQUIRE(io->SetXattr("big-omap", "color", "blue").ok());
 
   REQUIRE(c.StartOsd(2).ok());
-  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, 60));
-  bool clean = WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, 120);
+  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, std::chrono::seconds(60)));
+  bool clean = WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, std::chrono::seconds(120));
   INFO(why);
   REQUIRE(clean);
   // The push carried the omap in its payload; before, its header was over
@@ -494,7 +494,7 @@ TEST_CASE("OSD faults: xattr and omap values near the header cap never hang or s
   REQUIRE(c.Create(kConf).ok());
   REQUIRE(c.WaitForQuorum(3));
   for (int i = 0; i < 3; ++i) REQUIRE(c.AddOsd().ok());
-  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, 60));
+  REQUIRE(WaitFor([&] { return OsdsUp(c) == 3; }, std::chrono::seconds(60)));
   CreatePool(c, "hc", 4, 3, 2);
   Config cfg("client.admin");
   REQUIRE(cfg.ApplyFile(c.conf()).ok());
@@ -522,7 +522,7 @@ TEST_CASE("OSD faults: xattr and omap values near the header cap never hang or s
   CHECK(ok > 0);
   CHECK(refused > 0);
   std::string why;
-  bool clean = WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, 120);
+  bool clean = WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, std::chrono::seconds(120));
   INFO(why);
   CHECK(clean);
 }
@@ -532,7 +532,7 @@ TEST_CASE("OSD faults: bad requests get errors and the OSD keeps serving", "[qa]
   REQUIRE(c.Create(kConf).ok());
   REQUIRE(c.WaitForQuorum(3));
   REQUIRE(c.AddOsd().ok());
-  REQUIRE(WaitFor([&] { return OsdsUp(c) == 1; }, 60));
+  REQUIRE(WaitFor([&] { return OsdsUp(c) == 1; }, std::chrono::seconds(60)));
   CreatePool(c, "br", 4, 1, 1);
   auto rados = Connect(c);
   CHECK(rados->CreateIoCtx("no-such-pool").status().code() == Code::kNotFound);
@@ -607,7 +607,7 @@ TEST_CASE("OSD faults: bad requests get errors and the OSD keeps serving", "[qa]
         std::lock_guard<std::mutex> g(sink.mu);
         return sink.replies.size() >= 3;
       },
-      30);
+      std::chrono::seconds(30));
   REQUIRE(answered);
   {
     std::lock_guard<std::mutex> g(sink.mu);

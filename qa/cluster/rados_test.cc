@@ -55,7 +55,7 @@ void StartCluster(TestCluster& c, int osds, const std::string& pool, int pg_num)
   REQUIRE(c.Create(kConf).ok());
   REQUIRE(c.WaitForQuorum(static_cast<size_t>(c.num_mons())));
   for (int i = 0; i < osds; ++i) REQUIRE(c.AddOsd().ok());
-  REQUIRE(WaitFor([&] { return OsdsUp(c) == osds; }, 60));
+  REQUIRE(WaitFor([&] { return OsdsUp(c) == osds; }, std::chrono::seconds(60)));
   auto r = c.Command("osd pool create", {{"pool", pool}, {"pg_num", std::to_string(pg_num)}});
   REQUIRE(r.ok());
   INFO(r->status().message());
@@ -382,8 +382,8 @@ TEST_CASE("librados: 10000 objects survive two OSDs joining", "[qa][rados][slow]
   uint64_t before = rados->osdmap_epoch();
   REQUIRE(c.AddOsd().ok());
   REQUIRE(c.AddOsd().ok());
-  REQUIRE(WaitFor([&] { return OsdsUp(c) == 5; }, 60));
-  REQUIRE(WaitFor([&] { return rados->osdmap_epoch() > before; }, 30));
+  REQUIRE(WaitFor([&] { return OsdsUp(c) == 5; }, std::chrono::seconds(60)));
+  REQUIRE(WaitFor([&] { return rados->osdmap_epoch() > before; }, std::chrono::seconds(30)));
   // Read while PGs peer and backfill, then again once every PG is clean
   // with three agreeing copies: a copy recovered from one that lacked the
   // objects would pass the first read only if the old primary answered.
@@ -392,7 +392,7 @@ TEST_CASE("librados: 10000 objects survive two OSDs joining", "[qa][rados][slow]
   REQUIRE(list.ok());
   CHECK(list->size() == kObjects);
   std::string why;
-  bool clean = WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, 300);
+  bool clean = WaitFor([&] { return c.AllPgsCleanWithCopies(3, &why); }, std::chrono::seconds(300));
   INFO(why);
   REQUIRE(clean);
   CHECK(verify_all() == 0);

@@ -18,20 +18,11 @@
 #include <nlohmann/json.hpp>
 
 #include "common/keyring.h"
-#include "librados/mon_client.h"
+#include "cluster/mon_client.h"
 
 namespace nacre::qa {
 
 std::string BuildDir() { return NACRE_BUILD_DIR; }
-
-bool WaitFor(const std::function<bool()>& cond, double seconds) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return cond();
-}
 
 ProcResult RunShell(const std::string& cmd) {
   ProcResult r;
@@ -258,7 +249,7 @@ bool TestCluster::WaitForQuorum(size_t size, double seconds) {
         nlohmann::json j = JsonCommand("quorum_status");
         return j.is_object() && j["quorum_names"].size() == size;
       },
-      seconds);
+      std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
 }
 
 std::string TestCluster::Leader() {

@@ -18,11 +18,10 @@
 
 #include "admin.pb.h"
 #include "common/status.h"
+#include "common/wait_for.h"
 
 namespace nacre::qa {
 
-// Polls `cond` every few milliseconds until it holds or `seconds` pass.
-bool WaitFor(const std::function<bool()>& cond, double seconds);
 
 // Runs a command line through the shell; returns its exit code and output.
 struct ProcResult {

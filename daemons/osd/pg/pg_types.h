@@ -8,12 +8,12 @@
 #include <map>
 #include <string>
 
-#include "daemons/osd/store/transaction.h"
+#include "daemons/osd/object_id.h"
 #include "osd.pb.h"
 
 namespace nacre::osd::pg {
 
-using store::ObjectId;
+using osd::ObjectId;
 
 // A PG-wide version: the epoch of the primary's map when it ordered the
 // write, then a counter. Ordering by epoch first makes a new primary's writes

@@ -96,10 +96,7 @@ ObjectStore::~ObjectStore() {
   // The reclaimer waits on commit-thread tasks: stop it while the queue runs.
   if (reclaimer_) reclaimer_->Stop();
   if (queue_) queue_->Stop();
-  if (db_) {
-    (void)db_->Close();
-    delete db_;
-  }
+  if (db_) (void)db_->Close();
 }
 
 Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(const StoreOptions& opts) {
@@ -117,7 +114,9 @@ Status ObjectStore::Init() {
   // Bounded so a large store does not exhaust the OSD's descriptors.
   ro.max_open_files = 512;
   ro.info_log = std::make_shared<RocksLogger>();
-  NACRE_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(ro, opts_.path + "/db", &db_), "rocksdb open"));
+  rocksdb::DB* db = nullptr;
+  NACRE_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(ro, opts_.path + "/db", &db), "rocksdb open"));
+  db_.reset(db);
 
   DataTail tail;
   std::string v;
@@ -142,7 +141,7 @@ Status ObjectStore::Init() {
   rop.compact_ratio = opts_.compact_ratio;
   rop.compact_chunk = opts_.compact_chunk;
   rop.data_file_max = opts_.data_file_max;
-  reclaimer_ = std::make_unique<Reclaimer>(db_, &data_, queue_.get(), rop);
+  reclaimer_ = std::make_unique<Reclaimer>(db_.get(), &data_, queue_.get(), rop);
   reclaimer_->Start();
   NLOG(store, kInfo) << "opened object store " << opts_.path << " data tail " << tail.file << ":" << tail.offset;
   return Status::OK();
@@ -203,7 +202,7 @@ Status ObjectStore::CheckCollection(const std::string& coll) const {
 
 Result<ObjectList> ObjectStore::ListObjects(const std::string& coll, const std::optional<ObjectId>& start_after,
                                             size_t limit) const {
-  Snap snap(db_);
+  Snap snap(db_.get());
   std::string v;
   if (!db_->Get(snap.ro(), CollKey(coll), &v).ok()) return NotFound("no collection " + coll);
   limit = std::min(limit, opts_.max_list);
@@ -260,7 +259,7 @@ Status ObjectStore::ReadBlock(std::string_view key, std::string_view value, char
 Result<Bytes> ObjectStore::Read(const std::string& coll, const ObjectId& oid, uint64_t off, uint64_t len) const {
   // The snapshot also keeps every data file it references open: the
   // reclaimer closes a deleted file only once no older snapshot remains.
-  Snap snap(db_);
+  Snap snap(db_.get());
   std::string v;
   rocksdb::Status rs = db_->Get(snap.ro(), OnodeKey(coll, oid), &v);
   if (rs.IsNotFound()) return NotFound("no object " + oid.name + " in " + coll);
@@ -308,7 +307,7 @@ Result<KvList> ScanRange(rocksdb::DB* db, const rocksdb::ReadOptions& ro, const 
 }  // namespace
 
 Result<std::string> ObjectStore::GetXattr(const std::string& coll, const ObjectId& oid, const std::string& name) const {
-  Snap snap(db_);
+  Snap snap(db_.get());
   std::string v;
   if (!db_->Get(snap.ro(), OnodeKey(coll, oid), &v).ok()) return NotFound("no object " + oid.name + " in " + coll);
   rocksdb::Status rs = db_->Get(snap.ro(), XattrPrefix(coll, oid) + name, &v);
@@ -318,30 +317,30 @@ Result<std::string> ObjectStore::GetXattr(const std::string& coll, const ObjectI
 }
 
 Result<KvList> ObjectStore::GetXattrs(const std::string& coll, const ObjectId& oid) const {
-  Snap snap(db_);
+  Snap snap(db_.get());
   std::string v;
   if (!db_->Get(snap.ro(), OnodeKey(coll, oid), &v).ok()) return NotFound("no object " + oid.name + " in " + coll);
-  return ScanRange(db_, snap.ro(), XattrPrefix(coll, oid), "", "", SIZE_MAX);
+  return ScanRange(db_.get(), snap.ro(), XattrPrefix(coll, oid), "", "", SIZE_MAX);
 }
 
 Result<KvList> ObjectStore::OmapGetRange(const std::string& coll, const ObjectId& oid, const std::string& first,
                                          const std::string& last, size_t limit) const {
-  Snap snap(db_);
+  Snap snap(db_.get());
   std::string v;
   if (!db_->Get(snap.ro(), OnodeKey(coll, oid), &v).ok()) return NotFound("no object " + oid.name + " in " + coll);
-  return ScanRange(db_, snap.ro(), OmapPrefix(coll, oid), first, last, std::min(limit, opts_.max_list));
+  return ScanRange(db_.get(), snap.ro(), OmapPrefix(coll, oid), first, last, std::min(limit, opts_.max_list));
 }
 
 Result<KvList> ObjectStore::OmapGetAll(const std::string& coll, const ObjectId& oid) const {
-  Snap snap(db_);
+  Snap snap(db_.get());
   std::string v;
   if (!db_->Get(snap.ro(), OnodeKey(coll, oid), &v).ok()) return NotFound("no object " + oid.name + " in " + coll);
-  return ScanRange(db_, snap.ro(), OmapPrefix(coll, oid), "", "", SIZE_MAX);
+  return ScanRange(db_.get(), snap.ro(), OmapPrefix(coll, oid), "", "", SIZE_MAX);
 }
 
 Result<KvList> ObjectStore::OmapGetKeys(const std::string& coll, const ObjectId& oid,
                                         const std::vector<std::string>& keys) const {
-  Snap snap(db_);
+  Snap snap(db_.get());
   std::string v;
   if (!db_->Get(snap.ro(), OnodeKey(coll, oid), &v).ok()) return NotFound("no object " + oid.name + " in " + coll);
   KvList out;
@@ -364,8 +363,8 @@ Result<std::string> ObjectStore::CollGet(const std::string& coll, const std::str
 
 Result<KvList> ObjectStore::CollScan(const std::string& coll, const std::string& first, const std::string& last,
                                      size_t limit) const {
-  Snap snap(db_);
-  return ScanRange(db_, snap.ro(), CollKvPrefix(coll), first, last, std::min(limit, opts_.max_list));
+  Snap snap(db_.get());
+  return ScanRange(db_.get(), snap.ro(), CollKvPrefix(coll), first, last, std::min(limit, opts_.max_list));
 }
 
 }  // namespace nacre::osd::store

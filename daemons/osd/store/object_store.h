@@ -160,7 +160,7 @@ class ObjectStore {
   Status CheckCollection(const std::string& coll) const;
 
   StoreOptions opts_;
-  rocksdb::DB* db_ = nullptr;
+  std::unique_ptr<rocksdb::DB> db_;
   DataFiles data_;
   std::unique_ptr<CommitQueue> queue_;
   std::unique_ptr<Reclaimer> reclaimer_;

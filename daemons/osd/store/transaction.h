@@ -25,14 +25,11 @@
 
 #include "common/bytes.h"
 #include "common/status.h"
+#include "daemons/osd/object_id.h"
 
 namespace nacre::osd::store {
 
-struct ObjectId {
-  std::string ns;    // namespace; "" is the default one
-  std::string name;
-  auto operator<=>(const ObjectId&) const = default;
-};
+using osd::ObjectId;
 
 // Static limits every transaction must respect (from config, StoreOptions).
 struct StoreLimits {

@@ -13,6 +13,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/utilities/write_batch_with_index.h>
 
+#include "common/clock.h"
 #include "common/crc32c.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -29,10 +30,6 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   return IOError(what + ": " + s.ToString());
 }
 
-uint64_t NowNs() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-}
 
 }  // namespace
 
@@ -51,7 +48,7 @@ class ObjectStore::TxnApplier {
 
  private:
   Status Get(const std::string& key, std::string* v, bool* found) {
-    rocksdb::Status rs = wb_->GetFromBatchAndDB(s_->db_, rocksdb::ReadOptions(), key, v);
+    rocksdb::Status rs = wb_->GetFromBatchAndDB(s_->db_.get(), rocksdb::ReadOptions(), key, v);
     *found = rs.ok();
     if (rs.ok() || rs.IsNotFound()) return Status::OK();
     return FromRocks(rs, "read");
@@ -96,7 +93,7 @@ class ObjectStore::TxnApplier {
     return exists ? Status::OK() : NotFound("no object " + op.oid.name + " in " + op.coll);
   }
   Status SaveOnode(const Op& op, Onode o) {
-    o.mtime_ns = NowNs();
+    o.mtime_ns = static_cast<uint64_t>(WallClockNs());
     return Put(OnodeKey(op.coll, op.oid), EncodeOnode(o));
   }
 

@@ -1,4 +1,4 @@
-#include "librados/osdmap_incremental.h"
+#include "cluster/osdmap_incremental.h"
 
 namespace nacre::monc {
 

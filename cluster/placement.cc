@@ -1,4 +1,4 @@
-#include "librados/placement.h"
+#include "cluster/placement.h"
 
 #include <charconv>
 #include <cstdio>

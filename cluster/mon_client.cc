@@ -1,4 +1,4 @@
-#include "librados/mon_client.h"
+#include "cluster/mon_client.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -7,7 +7,8 @@
 #include <thread>
 
 #include "admin.grpc.pb.h"
-#include "librados/admin_auth.h"
+#include "cluster/admin_auth.h"
+#include "common/clock.h"
 
 namespace nacre::monc {
 
@@ -59,9 +60,7 @@ Result<proto::CommandReply> MonClient::Command(proto::CommandRequest req, double
       // Each attempt gets a slice of the time left so one dead monitor
       // cannot eat the whole budget.
       auto slice = std::min<Clock::duration>(deadline - now, std::chrono::seconds(3));
-      int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+      int64_t wall_ms = WallClockMs();
       SignCommand(entity_, secret_, wall_ms, &req);
       grpc::ClientContext gctx;
       // gRPC takes system_clock deadlines.

@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/keyring.h"
-#include "librados/admin_auth.h"
+#include "cluster/admin_auth.h"
 
 using namespace nacre;
 using namespace nacre::monc;

@@ -7,7 +7,7 @@
 
 #include "crush/builder.h"
 #include "crush/limits.h"
-#include "librados/placement.h"
+#include "cluster/placement.h"
 
 using namespace nacre;
 using namespace nacre::placement;

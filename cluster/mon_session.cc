@@ -1,9 +1,9 @@
-#include "librados/mon_session.h"
+#include "cluster/mon_session.h"
 
 #include <random>
 
 #include "common/log.h"
-#include "librados/osdmap_incremental.h"
+#include "cluster/osdmap_incremental.h"
 #include "messenger.pb.h"
 
 namespace nacre::monc {

@@ -1,6 +1,6 @@
 // Applying an OSDMap incremental: how the monitors advance their OSDMap
 // from a committed update, and how every daemon and client advances its copy
-// from the incrementals it is sent (librados/mon_session.h).
+// from the incrementals it is sent (cluster/mon_session.h).
 #pragma once
 
 #include "common/status.h"

@@ -1,4 +1,4 @@
-#include "librados/admin_auth.h"
+#include "cluster/admin_auth.h"
 
 #include <map>
 
