@@ -74,7 +74,14 @@ const std::vector<CommandDef>& Commands() {
       {"fs new", {{"fs_name", K::kRequired}, {"metadata", K::kRequired}, {"data", K::kRequired}}, {"force"}, "make a filesystem from two pools"},
       {"fs ls", {}, {}, "list filesystems"},
       {"fs dump", {}, {}, "show the FSMap"},
-      {"fs status", {}, {}, "show filesystems and their MDS ranks"},
+      {"fs status", {{"fs_name", K::kOptional}}, {}, "show filesystems, their MDS ranks, activity and pools"},
+      {"fs fail", {{"fs_name", K::kRequired}}, {}, "make a filesystem not joinable and fail all its ranks"},
+      {"fs set", {{"fs_name", K::kRequired}, {"var", K::kRequired}, {"val", K::kRequired}}, {},
+       "set max_mds, standby_count_wanted or joinable of a filesystem"},
+      {"fs volume create", {{"name", K::kRequired}}, {}, "create a volume: a filesystem with its own two pools"},
+      {"fs volume ls", {}, {}, "list volumes"},
+      {"fs volume rm", {{"name", K::kRequired}}, {"yes-i-really-mean-it"}, "remove a volume and its pools"},
+      {"mds stat", {}, {}, "summarize MDS ranks and standbys"},
       {"fs rm", {{"fs_name", K::kRequired}}, {"yes-i-really-mean-it"}, "remove a filesystem (its MDS ranks must be inactive)"},
   };
   return defs;
@@ -147,7 +154,9 @@ void RegisterMonCommands(CLI::App& app, Context& ctx) {
             {"osd erasure-code-profile", "erasure-code profiles"},
             {"auth", "entities, their keys and caps"},
             {"config", "central configuration"},
-            {"fs", "filesystems"}};
+            {"fs", "filesystems"},
+            {"fs volume", "volumes: filesystems with their own pools"},
+            {"mds", "metadata servers"}};
         auto gh = kGroupHelp.find(path);
         CLI::App* sub = parent->add_subcommand(word, last ? def.help : gh != kGroupHelp.end() ? gh->second : "");
         if (!last) sub->require_subcommand(1);

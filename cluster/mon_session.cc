@@ -56,6 +56,10 @@ void MonSession::Subscribe() {
     sub.set_auth(true);
     sub.set_auth_have(authmap_.epoch());
   }
+  if (opts_.want_fsmap) {
+    sub.set_fsmap(true);
+    sub.set_fsmap_have(fsmap_.epoch());
+  }
   Status s = con_->Send(msg::Message::Make(proto::MSG_MON_SUBSCRIBE, sub));
   if (!s.ok()) NLOG(client, kDebug) << "subscribe to " << NameOf(current_) << ": " << s.ToString();
 }
@@ -91,6 +95,10 @@ bool MonSession::HandleMessage(const msg::ConnectionRef& con, const msg::Message
   if (opts_.want_auth && maps.has_auth() && maps.auth().epoch() > authmap_.epoch()) {
     authmap_ = maps.auth();
     if (opts_.on_authmap) opts_.on_authmap(authmap_);
+  }
+  if (opts_.want_fsmap && maps.has_fsmap() && maps.fsmap().epoch() > fsmap_.epoch()) {
+    fsmap_ = maps.fsmap();
+    if (opts_.on_fsmap) opts_.on_fsmap(fsmap_);
   }
   bool changed = false;
   if (maps.has_osdmap_full() && maps.osdmap_full().epoch() > osdmap_.epoch()) {

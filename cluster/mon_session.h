@@ -1,7 +1,8 @@
 // MonSession: a daemon's or client's messenger session with the monitors.
 //
 // It keeps one connection to one monitor at a time, subscribes there to the
-// OSDMap (and MonMap, and for daemons that want it the Auth map), applies the incrementals it receives to its own copy,
+// OSDMap (and MonMap, and for daemons that want them the Auth map and the
+// FSMap), applies the incrementals it receives to its own copy,
 // and calls `on_osdmap` after every change. When that monitor goes away (its
 // connection resets, or nothing arrives for `hunt_timeout` while maps are
 // wanted) it hunts: it moves to another monitor, chosen round-robin from a
@@ -38,6 +39,10 @@ class MonSession {
     // authenticated as osd.* or mds.*; for others it never arrives.
     bool want_auth = false;
     std::function<void(const proto::AuthMapProto&)> on_authmap;
+    // MDSs and filesystem clients: also follow the FSMap (always sent whole);
+    // on_fsmap is called with every newer one.
+    bool want_fsmap = false;
+    std::function<void(const proto::FSMapProto&)> on_fsmap;
   };
 
   MonSession(msg::Messenger* ms, Options opts);
@@ -62,6 +67,8 @@ class MonSession {
   const proto::MonMapProto& monmap() const { return monmap_; }
   // Empty (epoch 0) until the first Auth map arrives; see want_auth.
   const proto::AuthMapProto& authmap() const { return authmap_; }
+  // Empty (epoch 0) until the first FSMap arrives; see want_fsmap.
+  const proto::FSMapProto& fsmap() const { return fsmap_; }
   size_t hunts() const { return hunts_; }
   std::string current_mon() const;
 
@@ -79,6 +86,7 @@ class MonSession {
   proto::OSDMapProto osdmap_;
   proto::MonMapProto monmap_;
   proto::AuthMapProto authmap_;
+  proto::FSMapProto fsmap_;
   EventLoop::Duration last_heard_{0};
   EventLoop::TimerId timer_ = 0;
   size_t hunts_ = 0;

@@ -24,6 +24,8 @@ const OptionDef kOptions[] = {
     {"mon_osd_report_timeout", OptType::kSeconds, "30", "an OSD without a beacon for this long is marked down"},
     {"mon_command_timeout", OptType::kSeconds, "10", "how long a write command may wait for its commit"},
     {"mon_pg_stats_max_age", OptType::kSeconds, "60", "an OSD's PG report older than this no longer counts in pg stat, status and health"},
+    {"mds_beacon_interval", OptType::kSeconds, "1", "seconds between an MDS's beacons to the monitors"},
+    {"mds_beacon_grace", OptType::kSeconds, "15", "an MDS without a beacon for this long is removed from the FSMap; its rank fails over to a standby"},
 
     // --- OSD object store (daemons/osd/store/object_store.h)
     {"osd_data", OptType::kString, "", "OSD data directory: its object store (RocksDB in db/, large extents in data/)"},
@@ -50,6 +52,14 @@ const OptionDef kOptions[] = {
     {"osd_recovery_max_active", OptType::kInt, "4", "objects a PG recovers at once, so client I/O keeps flowing"},
     {"osd_pg_stats_interval", OptType::kSeconds, "2", "seconds between PG statistics reports to the monitors"},
     {"osd_auth_entity", OptType::kString, "client.bootstrap-osd", "entity (and keyring key) an OSD uses with the monitors"},
+
+    // --- MDS daemon (daemons/mds/)
+    {"mds_cache_memory_limit", OptType::kSize, "1G", "bytes of directories an MDS keeps cached; clean, unreferenced ones beyond are trimmed"},
+    {"mds_journal_segment_bytes", OptType::kSize, "4M", "an MDS journal segment object is closed at this size"},
+    {"mds_journal_flush_interval", OptType::kSeconds, "5", "seconds between flushes of dirty directories to their objects (which trims the journal)"},
+    {"mds_journal_max_segments", OptType::kInt, "8", "live journal segments beyond which the MDS flushes at once"},
+    {"mds_session_timeout", OptType::kSeconds, "60", "a client session silent this long is closed: its caps and locks are dropped"},
+    {"mds_op_complaint_time", OptType::kSeconds, "30", "a request waiting longer counts as slow in beacons and health"},
 
     // --- librados clients (librados/rados.h)
     {"client_mount_timeout", OptType::kSeconds, "300", "how long a client waits for its first OSDMap from the monitors"},

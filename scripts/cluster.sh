@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The local cluster: installs what is needed, builds, and runs a Nacre
 # cluster on 127.0.0.1 under one state directory: NACRE_NUM_MONS (3, at
-# most 5) monitors and NACRE_NUM_OSDS (3) OSDs, each OSD under its own CRUSH
-# host.
+# most 5) monitors, NACRE_NUM_OSDS (3) OSDs, each OSD under its own CRUSH
+# host, and NACRE_NUM_MDS (2: one active, one standby) MDS daemons serving
+# the filesystem `cephfs`, mounted with nacre-fuse at $STATE/mnt
+# (NACRE_MOUNT to move it).
 #
-#   scripts/cluster.sh start    install, build, create (first time) and start
-#   scripts/cluster.sh stop     stop every daemon this cluster started
+#   scripts/cluster.sh start    install, build, create (first time), start, mount
+#   scripts/cluster.sh stop     unmount, stop every daemon this cluster started
 #   scripts/cluster.sh status   nacre -s
 #
 # Running `start` again with the cluster up changes nothing. The state lives
@@ -21,6 +23,12 @@ NUM_MONS=${NACRE_NUM_MONS:-3}
 [[ "$NUM_MONS" =~ ^[1-5]$ ]] || { echo "cluster: NACRE_NUM_MONS must be 1 to 5" >&2; exit 2; }
 MONS=("${ALL_MONS[@]:0:$NUM_MONS}")
 NUM_OSDS=${NACRE_NUM_OSDS:-3}
+ALL_MDS=(a b c d e)
+NUM_MDS=${NACRE_NUM_MDS:-2}
+[[ "$NUM_MDS" =~ ^[0-5]$ ]] || { echo "cluster: NACRE_NUM_MDS must be 0 to 5" >&2; exit 2; }
+MDSS=("${ALL_MDS[@]:0:$NUM_MDS}")
+MNT=${NACRE_MOUNT:-$STATE/mnt}
+FS_NAME=cephfs
 MON_BASE_PORT=${NACRE_MON_PORT:-6789}   # mon i: messenger BASE+2i, admin BASE+2i+1
 CONF=$STATE/nacre.conf
 BIN=$BUILD
@@ -61,6 +69,10 @@ create() {
 	key = $(head -c 32 /dev/urandom | base64)
 	caps mon = "allow profile bootstrap-osd"
 KEYS
+  for m in "${ALL_MDS[@]}"; do
+    printf '[mds.%s]\n\tkey = %s\n\tcaps mon = "allow profile mds"\n\tcaps osd = "allow *"\n\tcaps mds = "allow"\n' \
+      "$m" "$(head -c 32 /dev/urandom | base64)" >>"$STATE/keyring"
+  done
   umask 022
   cat >"$CONF" <<CONF
 [global]
@@ -74,6 +86,9 @@ log level = info
 [mon]
 mon data = $STATE/mon/\$id
 log file = $STATE/log/mon.\$id.log
+
+[mds]
+log file = $STATE/log/mds.\$id.log
 CONF
   # One CRUSH host per local OSD, so 3-way replication has 3 failure domains.
   for ((i = 0; i < NUM_OSDS; i++)); do
@@ -100,9 +115,13 @@ start_daemons() {
     nohup "$BIN/daemons/osd/nacre-osd" -c "$CONF" --name "osd.local-$i" --osd_data "$STATE/osd/$i" \
       --osd_crush_host "local-$i" --log_file "$STATE/log/osd-$i.log" >>"$STATE/log/osd-$i.out" 2>&1 &
   done
+  for m in "${MDSS[@]}"; do
+    pid_alive "$STATE/run/mds.$m.pid" && continue
+    nohup "$BIN/daemons/mds/nacre-mds" --id "$m" -c "$CONF" >>"$STATE/log/mds.$m.out" 2>&1 &
+  done
   # Wait for the pid files, so `stop` right after `start` finds every daemon.
   local deadline=$((SECONDS + 30))
-  for f in "${MONS[@]/#/mon.}" $(seq -f "osd.local-%g" 0 $((NUM_OSDS - 1))); do
+  for f in "${MONS[@]/#/mon.}" $(seq -f "osd.local-%g" 0 $((NUM_OSDS - 1))) "${MDSS[@]/#/mds.}"; do
     until [ -s "$STATE/run/$f.pid" ]; do
       [ $SECONDS -lt $deadline ] || die "$f did not start (logs: $STATE/log)"
       sleep 0.1
@@ -137,6 +156,41 @@ check_io() {
   echo "wrote and read back rbd/nacre-hello ($(wc -c <"$src") bytes)"
 }
 
+# The filesystem: its volume (pools and FSMap entry), an active MDS, and the
+# mount, with a file written and read back through it.
+start_fs() {
+  [ "$NUM_MDS" -gt 0 ] || return 0
+  nacre fs volume create "$FS_NAME" >/dev/null || die "creating the volume $FS_NAME failed"
+  if [ "$NUM_OSDS" -lt 3 ]; then
+    for p in "cephfs.$FS_NAME.meta" "cephfs.$FS_NAME.data"; do
+      nacre osd pool set "$p" size "$NUM_OSDS" >/dev/null
+    done
+  fi
+  wait_for_clean
+  local deadline=$((SECONDS + 60))
+  until nacre fs status "$FS_NAME" 2>/dev/null | grep -q "active"; do
+    [ $SECONDS -lt $deadline ] || die "no MDS became active in 60 s (logs: $STATE/log)"
+    sleep 0.2
+  done
+  mkdir -p "$MNT"
+  if ! grep -q " $MNT fuse" /proc/mounts; then
+    "$BIN/client/nacre-fuse" -c "$CONF" --fs "$FS_NAME" "$MNT" --log_file "$STATE/log/fuse.log" ||
+      die "mounting $FS_NAME at $MNT failed (log: $STATE/log/fuse.log)"
+  fi
+  local probe="$MNT/.nacre-hello"
+  echo "hello from nacre, $(date -u +%FT%TZ)" >"$probe" || die "writing through the mount failed"
+  grep -q "hello from nacre" "$probe" || die "reading back through the mount failed"
+  rm -f "$probe"
+  echo "mounted $FS_NAME at $MNT (wrote and read back a file)"
+}
+
+stop_fs() {
+  if grep -q " $MNT fuse" /proc/mounts 2>/dev/null; then
+    umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
+    echo "cluster: unmounted $MNT"
+  fi
+}
+
 link_conf() {
   # Point /etc/nacre/nacre.conf at this cluster, unless it is someone else's.
   if [ -w /etc ] && { [ ! -e /etc/nacre/nacre.conf ] || [ -L /etc/nacre/nacre.conf ]; }; then
@@ -155,12 +209,16 @@ cmd_start() {
   nacre osd pool create rbd >/dev/null
   wait_for_clean
   check_io
+  start_fs
   nacre -s
   echo
   echo "cluster: running; try: $BIN/client/nacre -c $CONF health detail"
+  [ "$NUM_MDS" -gt 0 ] && echo "cluster: the filesystem is mounted at $MNT"
+  return 0
 }
 
 cmd_stop() {
+  stop_fs
   [ -d "$STATE/run" ] || { echo "cluster: nothing to stop"; return 0; }
   local pids=()
   for f in "$STATE"/run/*.pid; do

@@ -19,6 +19,7 @@ PACKAGES=(
   nlohmann-json3-dev
   iproute2 procps psmisc python3
   fio
+  sqlite3 rsync tar make
 )
 
 missing=()

@@ -46,6 +46,7 @@ Status ClusterMaps::Apply(const proto::MonUpdate& u) {
           break;
         case proto::FsMapOp::kMdsUpsert:
           (*f->mutable_mds())[op.mds_upsert().name()] = op.mds_upsert();
+          if (op.mds_upsert().gid() > f->gid_max()) f->set_gid_max(op.mds_upsert().gid());
           break;
         case proto::FsMapOp::kMdsRemove:
           f->mutable_mds()->erase(op.mds_remove());

@@ -18,6 +18,7 @@
 #include "admin.pb.h"
 #include "common/status.h"
 #include "daemons/mon/cluster_maps.h"
+#include "daemons/mon/mds_monitor.h"
 #include "daemons/mon/pg_stats.h"
 #include "mon.pb.h"
 
@@ -42,6 +43,11 @@ struct CommandContext {
   // The OSDs' PG reports (pg_stats.h). Null: no PG information at all (the
   // PG health checks are then skipped; `pg ...` shows every PG unknown).
   const PgStatsStore* pg_stats = nullptr;
+  // The MDS beacons' statistics (mds_monitor.h). Null: none known (`fs
+  // status` shows no activity, the MDS statistics health checks are skipped).
+  const MdsStatsMap* mds_stats = nullptr;
+  // Beacon statistics older than this are stale (mds_beacon_grace).
+  int64_t mds_grace_ms = 15000;
 };
 
 struct CommandOutcome {
@@ -73,6 +79,7 @@ void AddPoolCommands(CommandTable* t);
 void AddClusterCommands(CommandTable* t);
 void AddAuthConfigCommands(CommandTable* t);
 void AddFsCommands(CommandTable* t);
+void AddFsStatusCommands(CommandTable* t);
 void AddPgCommands(CommandTable* t);
 
 // Argument helpers: each returns a Status naming the argument on bad input.
@@ -104,5 +111,17 @@ void AddPgHealthChecks(const CommandContext& ctx, const PgMapView& v, std::vecto
 // The objects/usage/pgs lines of `status`'s data section, and its "pgmap" JSON.
 std::string PgStatusLines(const PgMapView& v, nlohmann::json* pgmap);
 std::string OverallHealth(const std::vector<HealthCheck>& checks);
+// MDS_ALL_DOWN, FS_DEGRADED, MDS_SLOW_REQUEST, MDS_CACHE_OVERSIZED,
+// MDS_INSUFFICIENT_STANDBY (commands_fs_status.cc).
+void AddMdsHealthChecks(const CommandContext& ctx, std::vector<HealthCheck>* out);
+// The `mds:` line of `status`: "cephfs:1 {0=a=up:active} 1 up:standby";
+// empty when there is no filesystem and no MDS.
+std::string MdsStatusSummary(const proto::FSMapProto& f);
+// A new pool from `osd pool create`'s arguments (pool, pg_num, pool_type,
+// erasure_code_profile, size, application), validated; no id or epoch yet.
+Result<proto::PoolInfo> MakePool(const proto::CommandRequest& r, const ClusterMaps& maps);
+// Rows padded to the widest cell per column (Ceph's TextTable look);
+// right-aligned unless `left` says so.
+std::string RenderTable(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& left);
 
 }  // namespace nacre::mon

@@ -36,18 +36,7 @@ std::vector<HealthCheck> ComputeHealth(const CommandContext& c) {
     osd_down.summary = std::to_string(down_in) + " osds down";
     out.push_back(std::move(osd_down));
   }
-  // A filesystem whose ranks have no active MDS serves nobody.
-  HealthCheck offline{"MDS_ALL_DOWN", "HEALTH_ERR", "", {}};
-  for (const auto& [id, fs] : c.maps.fsmap().filesystems()) {
-    int active = 0;
-    for (const auto& [n, m] : c.maps.fsmap().mds()) active += m.fs_id() == id && m.rank() >= 0;
-    if (active == 0) offline.detail.push_back("fs " + fs.name() + " is offline because no MDS is active for it");
-  }
-  if (!offline.detail.empty()) {
-    offline.summary = std::to_string(offline.detail.size()) + " filesystem" + (offline.detail.size() > 1 ? "s are" : " is") +
-                      " offline";
-    out.push_back(std::move(offline));
-  }
+  AddMdsHealthChecks(c, &out);
   uint32_t max_size = 0;
   for (const auto& [id, p] : om.pools()) max_size = std::max(max_size, p.size());
   if (max_size > 0 && static_cast<uint32_t>(om.osds_size()) < max_size) {
@@ -131,6 +120,7 @@ CommandOutcome Status_(const proto::CommandRequest&, const CommandContext& c) {
             {"quorum_names", c.quorum.quorum},
             {"quorum_age", c.quorum.quorum_age_ms / 1000},
             {"monmap", {{"epoch", c.maps.monmap().epoch()}, {"num_mons", c.maps.monmap().mons_size()}}},
+            {"fsmap", {{"epoch", c.maps.fsmap().epoch()}, {"summary", MdsStatusSummary(c.maps.fsmap())}}},
             {"osdmap", {{"epoch", om.epoch()}, {"num_osds", om.osds_size()}, {"num_up_osds", up}, {"num_in_osds", in}}},
             {"pgmap", pgmap}};
   std::ostringstream os;
@@ -138,12 +128,7 @@ CommandOutcome Status_(const proto::CommandRequest&, const CommandContext& c) {
   for (const auto& h : checks) os << "            " << h.summary << "\n";
   os << "\n  services:\n    mon: " << c.maps.monmap().mons_size() << " daemons, quorum " << QuorumNames(c.quorum)
      << " (age " << Age(c.quorum.quorum_age_ms) << ")\n";
-  const auto& fsm = c.maps.fsmap();
-  if (fsm.filesystems_size() > 0) {
-    int active = 0, standby = 0;
-    for (const auto& [n, m] : fsm.mds()) (m.rank() >= 0 ? active : standby)++;
-    os << "    mds: " << active << "/" << fsm.filesystems_size() << " daemons up, " << standby << " standby\n";
-  }
+  if (std::string mds = MdsStatusSummary(c.maps.fsmap()); !mds.empty()) os << "    mds: " << mds << "\n";
   os << "    osd: " << om.osds_size() << " osds: " << up << " up, " << in << " in\n";
   os << "\n  data:\n    pools:   " << om.pools_size() << " pools, " << pgs << " pgs\n" << pg_lines;
   o.text = os.str();

@@ -9,8 +9,6 @@
 
 namespace nacre::mon {
 
-namespace {
-
 // Columns padded to their widest cell, two spaces apart; right-aligned
 // unless listed in `left` (Ceph's TextTable look).
 std::string RenderTable(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& left) {
@@ -33,6 +31,8 @@ std::string RenderTable(const std::vector<std::vector<std::string>>& rows, const
   }
   return out;
 }
+
+namespace {
 
 std::string OsdList(const std::vector<int32_t>& v) {
   std::string s = "[";

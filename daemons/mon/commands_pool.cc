@@ -38,30 +38,27 @@ nlohmann::json PoolJson(const proto::PoolInfo& p) {
           {"target_max_bytes", p.target_max_bytes()}};
 }
 
-CommandOutcome PoolCreate(const proto::CommandRequest& r, const CommandContext& c) {
-  CommandOutcome o;
-  auto name = ArgString(r, "pool");
-  if (!name.ok()) return Fail(name.status());
-  if (Status s = ValidPoolName(*name); !s.ok()) return Fail(s);
+}  // namespace
+
+Result<proto::PoolInfo> MakePool(const proto::CommandRequest& r, const ClusterMaps& maps) {
+  NACRE_ASSIGN_OR_RETURN(std::string name, ArgString(r, "pool"));
+  NACRE_RETURN_IF_ERROR(ValidPoolName(name));
   std::string type = ArgOr(r, "pool_type", "replicated");
   if (type != "replicated" && type != "erasure")
-    return Fail(Invalid("pool type must be 'replicated' or 'erasure', got '" + type + "'"));
+    return Invalid("pool type must be 'replicated' or 'erasure', got '" + type + "'");
   int64_t pg_num = kDefaultPgNum;
   if (r.args().count("pg_num")) {
-    auto v = ArgInt(r, "pg_num", 1, kMaxPgNum);
-    if (!v.ok()) return Fail(v.status());
-    pg_num = *v;
+    NACRE_ASSIGN_OR_RETURN(pg_num, ArgInt(r, "pg_num", 1, kMaxPgNum));
   }
   proto::PoolInfo p;
-  p.set_name(*name);
+  p.set_name(name);
   p.set_pg_num(static_cast<uint32_t>(pg_num));
   p.set_crush_rule(0);
   p.set_application(ArgOr(r, "application", ""));
   if (type == "erasure") {
     std::string prof = ArgOr(r, "erasure_code_profile", "default");
-    auto it = c.maps.osdmap().ec_profiles().find(prof);
-    if (it == c.maps.osdmap().ec_profiles().end())
-      return Fail(NotFound("erasure-code-profile '" + prof + "' does not exist"));
+    auto it = maps.osdmap().ec_profiles().find(prof);
+    if (it == maps.osdmap().ec_profiles().end()) return NotFound("erasure-code-profile '" + prof + "' does not exist");
     int k = std::atoi(it->second.kv().count("k") ? it->second.kv().at("k").c_str() : "2");
     int m = std::atoi(it->second.kv().count("m") ? it->second.kv().at("m").c_str() : "1");
     p.set_type(proto::POOL_TYPE_ERASURE);
@@ -71,18 +68,28 @@ CommandOutcome PoolCreate(const proto::CommandRequest& r, const CommandContext& 
   } else {
     uint32_t size = kDefaultSize;
     if (r.args().count("size")) {
-      auto v = ArgInt(r, "size", 1, kMaxPoolSize);
-      if (!v.ok()) return Fail(v.status());
-      size = static_cast<uint32_t>(*v);
+      NACRE_ASSIGN_OR_RETURN(int64_t v, ArgInt(r, "size", 1, kMaxPoolSize));
+      size = static_cast<uint32_t>(v);
     }
     p.set_type(proto::POOL_TYPE_REPLICATED);
     p.set_size(size);
     p.set_min_size(size - size / 2);  // Ceph's default: a majority of the copies
   }
-  if (const proto::PoolInfo* existing = c.maps.PoolByName(*name)) {
+  return p;
+}
+
+namespace {
+
+CommandOutcome PoolCreate(const proto::CommandRequest& r, const CommandContext& c) {
+  CommandOutcome o;
+  auto made = MakePool(r, c.maps);
+  if (!made.ok()) return Fail(made.status());
+  proto::PoolInfo p = std::move(made).value();
+  const std::string name = p.name();
+  if (const proto::PoolInfo* existing = c.maps.PoolByName(name)) {
     // Ceph answers success for an identical existing pool.
-    if (existing->type() != p.type()) return Fail(Exists("pool '" + *name + "' exists with a different type"));
-    o.text = "pool '" + *name + "' already exists";
+    if (existing->type() != p.type()) return Fail(Exists("pool '" + name + "' exists with a different type"));
+    o.text = "pool '" + name + "' already exists";
     o.json = PoolJson(*existing);
     return o;
   }
@@ -91,7 +98,7 @@ CommandOutcome PoolCreate(const proto::CommandRequest& r, const CommandContext& 
   auto* inc = o.update.mutable_osdmap();
   inc->set_epoch(c.maps.osdmap().epoch() + 1);
   *inc->add_ops()->mutable_pool_upsert() = p;
-  o.text = "pool '" + *name + "' created";
+  o.text = "pool '" + name + "' created";
   o.json = PoolJson(p);
   return o;
 }

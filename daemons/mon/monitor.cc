@@ -48,6 +48,7 @@ Monitor::Monitor(const Config& config, AsioEventLoop& loop)
       osd_mon_(OsdMonitorOptions{static_cast<int64_t>(config.GetDouble("mon_osd_report_timeout") * 1000),
                                  static_cast<int64_t>(config.GetDouble("mon_osd_down_out_interval") * 1000),
                                  static_cast<int>(config.GetInt("mon_osd_min_down_reporters"))}),
+      mds_mon_(MdsMonitorOptions{static_cast<int64_t>(config.GetDouble("mds_beacon_grace") * 1000)}),
       pg_stats_(static_cast<int64_t>(config.GetDouble("mon_pg_stats_max_age") * 1000)),
       m_commits_(Metrics().GetCounter("nacre_mon_paxos_commits_total", "values this monitor applied")),
       m_commands_ok_(Metrics().GetCounter("nacre_mon_commands_total", "admin commands answered", "result=\"ok\"")),
@@ -218,10 +219,10 @@ void Monitor::RunCommand(const proto::CommandRequest& req, Reply reply, Forward 
   if (!write) {
     if (!px.IsReadable() && !px.IsActiveLeader())
       return reply(MakeReply(TryAgain("mon." + name_ + " is not in quorum"), name_));
-    return reply(ReplyOf(HandleCommand(req, CommandContext{maps_, q, WallMs(), &pg_stats_}), name_));
+    return reply(ReplyOf(HandleCommand(req, CommandContext{maps_, q, WallMs(), &pg_stats_, &mds_mon_.stats(), mds_mon_.grace_ms()}), name_));
   }
   if (px.IsActiveLeader()) {
-    CommandOutcome o = HandleCommand(req, CommandContext{Projected(), q, WallMs(), &pg_stats_});
+    CommandOutcome o = HandleCommand(req, CommandContext{Projected(), q, WallMs(), &pg_stats_, &mds_mon_.stats(), mds_mon_.grace_ms()});
     if (!o.status.ok()) return reply(ReplyOf(o, name_));
     // Nothing to change against the projected maps may still mean "not
     // committed yet" (a retry of a command in flight): such an answer waits
@@ -350,7 +351,10 @@ void Monitor::OnRoleChange(const RoleChange& rc) {
   if (rc.quorum.empty()) quorum_since_ms_ = 0;
   else if (!had_quorum || quorum_since_ms_ == 0) quorum_since_ms_ = WallMs();
   if (rc.role != PaxosRole::kLeader) FailWaiters(TryAgain("mon." + name_ + " is no longer the leader"));
-  else osd_mon_.Reset(WallMs());
+  else {
+    osd_mon_.Reset(WallMs());
+    mds_mon_.Reset(WallMs());
+  }
 }
 
 void Monitor::OnProposalOutcome(const ProposalOutcome& o) {
@@ -399,6 +403,8 @@ void Monitor::OnMessage(const msg::ConnectionRef& con, msg::Message&& m) {
       return HandleOsdMessage(con, m);
     case proto::MSG_PG_STATS:
       return HandlePgStats(con, m);
+    case proto::MSG_MDS_BEACON:
+      return HandleMdsBeacon(con, m);
     default:
       NLOG(mon, kDebug) << "unexpected message type " << m.type << " from " << con->peer_name();
   }
@@ -483,11 +489,55 @@ void Monitor::HandleOsdMessage(const msg::ConnectionRef& con, const msg::Message
 void Monitor::OsdTick() {
   osd_tick_timer_ = loop_.CallAfter(std::chrono::seconds(1), [this] { OsdTick(); });
   pg_stats_.Prune(maps_.osdmap(), WallMs());
+  mds_mon_.Prune(maps_.fsmap(), WallMs());
   if (!driver_->paxos().IsActiveLeader()) return;
   if (auto u = osd_mon_.Tick(Projected(), WallMs())) {
     CommandOutcome o;
     o.update = std::move(*u);
     QueueWrite(std::move(o), [](proto::CommandReply) {});
+  }
+  if (auto u = mds_mon_.Tick(Projected(), WallMs())) {
+    CommandOutcome o;
+    o.update = std::move(*u);
+    QueueWrite(std::move(o), [](proto::CommandReply) {});
+  }
+}
+
+void Monitor::HandleMdsBeacon(const msg::ConnectionRef& con, const msg::Message& m) {
+  proto::MdsBeacon b;
+  bool parsed = m.payload.size() ? b.ParseFromString(std::string(m.payload.view())) : m.ParseHeader(&b);
+  const std::string& who = con->peer_name();
+  if (!parsed) {
+    NLOG(mon, kWarn) << "undecodable MDS beacon from " << who;
+    return;
+  }
+  const bool relayed = who.rfind("mon.", 0) == 0;
+  // An MDS speaks for itself only; the messenger authenticated its name.
+  if (!relayed && who != "mds." + b.name()) {
+    NLOG(mon, kWarn) << who << " sent a beacon for mds." << b.name() << "; dropped";
+    return;
+  }
+  if (driver_->paxos().IsActiveLeader()) {
+    if (auto u = mds_mon_.HandleBeacon(b, Projected(), WallMs())) {
+      CommandOutcome o;
+      o.update = std::move(*u);
+      QueueWrite(std::move(o), [](proto::CommandReply) {});
+    }
+  } else {
+    mds_mon_.RecordBeacon(b, WallMs());
+  }
+  if (!relayed) RelayToQuorum(m, "MDS beacon");
+}
+
+void Monitor::RelayToQuorum(const msg::Message& m, const char* what) {
+  for (int rank : driver_->paxos().quorum()) {
+    if (rank == rank_ || rank < 0 || rank >= maps_.monmap().mons_size()) continue;
+    const auto& pm = maps_.monmap().mons(rank);
+    msg::Message copy = m;
+    Status s = ms_->Connect("mon." + pm.name(), {pm.addr().host(), static_cast<uint16_t>(pm.addr().port())},
+                            msg::Policy::kLossless)
+                   ->Send(std::move(copy));
+    if (!s.ok()) NLOG(mon, kDebug) << "relaying " << what << " to mon." << pm.name() << ": " << s.ToString();
   }
 }
 
@@ -518,15 +568,7 @@ void Monitor::HandlePgStats(const msg::ConnectionRef& con, const msg::Message& m
   if (relayed) return;
   // Every monitor in the quorum keeps every report, so any of them answers
   // `pg stat`, `status`, `health`... (pg_stats.h).
-  for (int rank : driver_->paxos().quorum()) {
-    if (rank == rank_ || rank < 0 || rank >= maps_.monmap().mons_size()) continue;
-    const auto& pm = maps_.monmap().mons(rank);
-    msg::Message copy = m;
-    Status s = ms_->Connect("mon." + pm.name(), {pm.addr().host(), static_cast<uint16_t>(pm.addr().port())},
-                            msg::Policy::kLossless)
-                   ->Send(std::move(copy));
-    if (!s.ok()) NLOG(mon, kDebug) << "relaying PG stats to mon." << pm.name() << ": " << s.ToString();
-  }
+  RelayToQuorum(m, "PG stats");
 }
 
 void Monitor::OnReset(const msg::ConnectionRef& con) {

@@ -35,6 +35,7 @@
 #include "daemons/mon/admin_server.h"
 #include "daemons/mon/cluster_maps.h"
 #include "daemons/mon/commands.h"
+#include "daemons/mon/mds_monitor.h"
 #include "daemons/mon/mon_store.h"
 #include "daemons/mon/osd_monitor.h"
 #include "daemons/mon/paxos_driver.h"
@@ -100,6 +101,11 @@ class Monitor : public PaxosApplication, public msg::Dispatcher {
   // PG reports (pg_stats.h): kept here, and relayed to the rest of the
   // quorum when they came straight from an OSD.
   void HandlePgStats(const msg::ConnectionRef& con, const msg::Message& m);
+  // MDS beacons (mds_monitor.h): every monitor keeps their statistics; the
+  // one a beacon reaches relays it to the rest of the quorum, and only the
+  // active leader turns it into FSMap changes.
+  void HandleMdsBeacon(const msg::ConnectionRef& con, const msg::Message& m);
+  void RelayToQuorum(const msg::Message& m, const char* what);
   void OsdTick();
   int64_t WallMs() const;
 
@@ -113,6 +119,7 @@ class Monitor : public PaxosApplication, public msg::Dispatcher {
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<Subscriptions> subs_;
   OsdMonitor osd_mon_;
+  MdsMonitor mds_mon_;
   PgStatsStore pg_stats_;
   // Metrics (common/metrics.h), served at /metrics.
   Counter* m_commits_;

@@ -73,6 +73,11 @@ void Subscriptions::SendUpdates(Sub* s, const ClusterMaps& maps, bool always) {
     w.set_auth_have(maps.auth().epoch());
     any = true;
   }
+  if (w.fsmap() && w.fsmap_have() < maps.fsmap().epoch()) {
+    *out.mutable_fsmap() = maps.fsmap();
+    w.set_fsmap_have(maps.fsmap().epoch());
+    any = true;
+  }
   if (!any && !always) return;
   // Maps can outgrow a frame's header limit: they travel as the payload.
   msg::Message m;

@@ -5,6 +5,8 @@
 // keepalive for the subscriber) and again after every commit, for as long as
 // its connection lives. OSDMap changes go out as incrementals when the monitor
 // still has them (ClusterMaps keeps recent ones), as a full map otherwise.
+// The FSMap goes whole to any authenticated subscriber that asks (MDSs
+// learn their ranks from it, filesystem clients their MDS addresses).
 // The Auth map holds every entity's secret: it goes only to subscribers
 // the messenger authenticated as "osd.*" or "mds.*" (MayReceiveAuth), which
 // need it to check their own clients; anyone else asking is ignored.

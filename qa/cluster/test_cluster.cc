@@ -74,6 +74,7 @@ TestCluster::TestCluster(int num_mons) {
 }
 
 TestCluster::~TestCluster() {
+  for (auto& [name, pid] : mds_pids_) KillMds(name);
   for (size_t i = 0; i < osd_pids_.size(); ++i) KillOsd(static_cast<int>(i));
   for (size_t i = 0; i < pids_.size(); ++i) KillMon(static_cast<int>(i));
   std::error_code ec;
@@ -94,6 +95,14 @@ Status TestCluster::Create(const std::string& extra_conf) {
   std::ofstream(dir_ + "/keyring") << "[mon.]\n\tkey = " << GenerateKey() << "\n[client.admin]\n\tkey = " << admin_key
                                    << "\n\tcaps mon = \"allow *\"\n[client.bootstrap-osd]\n\tkey = " << GenerateKey()
                                    << "\n\tcaps mon = \"allow profile bootstrap-osd\"\n";
+  // MDS keys up front, in the shared keyring: OSDs learn client keys from
+  // their keyring (their monitor session is client.bootstrap-osd, which is
+  // not served the Auth map), so a key made later would be refused by them.
+  {
+    std::ofstream k(dir_ + "/keyring", std::ios::app);
+    for (int n = 0; n < 4; ++n)
+      k << "[mds." << MdsName(n) << "]\n\tkey = " << GenerateKey() << "\n\tcaps mon = \"allow profile mds\"\n";
+  }
   std::ofstream(conf_) << "[global]\nfsid = " << "00000000-0000-4000-8000-" << base << "0000000"
                        << "\nmon host = " << mon_host_ << "\nmon initial members = " << members
                        << "\nkeyring = " << dir_ << "/keyring\nrun dir = " << dir_
@@ -183,6 +192,26 @@ Status TestCluster::StartOsd(int n) {
 void TestCluster::KillOsd(int n) { KillAndReap(&osd_pids_[static_cast<size_t>(n)]); }
 
 bool TestCluster::OsdRunning(int n) const { return Running(osd_pids_[static_cast<size_t>(n)]); }
+
+Status TestCluster::StartMds(const std::string& name) {
+  if (MdsRunning(name)) return Status::OK();
+  // mds.a..mds.d have keys in the shared keyring (Create).
+  NACRE_ASSIGN_OR_RETURN(mds_pids_[name],
+                         Spawn({BuildDir() + "/daemons/mds/nacre-mds", "--id", name, "-c", conf_, "--log_file",
+                                dir_ + "/mds." + name + ".log"},
+                               dir_ + "/mds." + name + ".out"));
+  return Status::OK();
+}
+
+void TestCluster::KillMds(const std::string& name) {
+  auto it = mds_pids_.find(name);
+  if (it != mds_pids_.end()) KillAndReap(&it->second);
+}
+
+bool TestCluster::MdsRunning(const std::string& name) const {
+  auto it = mds_pids_.find(name);
+  return it != mds_pids_.end() && Running(it->second);
+}
 
 Result<proto::CommandReply> TestCluster::Command(const std::string& prefix,
                                                  const std::map<std::string, std::string>& args, double timeout_secs) {

@@ -54,6 +54,17 @@ class TestCluster {
   void KillOsd(int n);
   bool OsdRunning(int n) const;
 
+  // MDS processes (nacre-mds --id NAME); mds.a..mds.d have keys in the
+  // cluster's keyring from Create on.
+  Status StartMds(const std::string& name);
+  void KillMds(const std::string& name);
+  bool MdsRunning(const std::string& name) const;
+  // The same by number: MDS n is named "a" + n ("a", "b", ...).
+  Status StartMds(int n) { return StartMds(MdsName(n)); }
+  void KillMds(int n) { KillMds(MdsName(n)); }
+  bool MdsRunning(int n) const { return MdsRunning(MdsName(n)); }
+  static std::string MdsName(int n) { return std::string(1, static_cast<char>('a' + n)); }
+
   // Sends one admin command, signed as client.admin, to any monitor.
   Result<proto::CommandReply> Command(const std::string& prefix, const std::map<std::string, std::string>& args = {},
                                       double timeout_secs = 30);
@@ -90,6 +101,7 @@ class TestCluster {
   std::vector<std::string> names_;
   std::vector<pid_t> pids_;
   std::vector<pid_t> osd_pids_;
+  std::map<std::string, pid_t> mds_pids_;
   std::vector<int> metrics_ports_;
 };
 
