@@ -143,6 +143,7 @@ Result<uint64_t> FsClient::CurrentSize(const Caller& c, uint64_t ino) {
 }
 
 Result<proto::InodeProto> FsClient::Setattr(const Caller& c, uint64_t ino, const proto::SetattrProto& sa) {
+  if ((sa.mask() & kSetSize) && sa.size() > kMaxFileSize) return FileTooBig(sa.size(), 0);
   if (sa.mask() & kSetSize) {
     // Truncating down: the objects past the new size go first, so the data
     // never shows bytes past a size the MDS recorded.
@@ -261,7 +262,11 @@ Result<proto::InodeProto> FsClient::Open(const Caller& c, uint64_t ino, int flag
   req.set_want_caps(WantCaps(flags));
   NACRE_ASSIGN_OR_RETURN(proto::MdsReply r, Call(c, std::move(req)));
   *fh = AddHandle(r, flags);
-  if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY && r.target().size() > 0) {
+  // Our own size, not the MDS's: another handle here may have grown the
+  // file under Fb without telling the MDS yet (its size there may be 0).
+  proto::InodeProto in = r.target();
+  Overlay(&in);
+  if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY && in.size() > 0) {
     proto::SetattrProto sa;
     sa.set_mask(kSetSize | kSetMtimeNow);
     sa.set_size(0);
@@ -272,8 +277,6 @@ Result<proto::InodeProto> FsClient::Open(const Caller& c, uint64_t ino, int flag
     }
     return *t;
   }
-  proto::InodeProto in = r.target();
-  Overlay(&in);
   return in;
 }
 

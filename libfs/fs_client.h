@@ -47,6 +47,16 @@ enum SetattrBits : uint32_t {
   kSetAtimeNow = 64, kSetMtimeNow = 128, kSetCtime = 256,
 };
 
+// The largest file size (Ceph's max_file_size default, 1 TiB): a write,
+// truncate or fallocate past it fails with EFBIG, as on a local filesystem,
+// instead of creating objects whose numbers no reader expects.
+inline constexpr uint64_t kMaxFileSize = 1ull << 40;
+
+inline Status FileTooBig(uint64_t off, uint64_t len) {
+  return Status(static_cast<Code>(EFBIG), "offset " + std::to_string(off) + " + " + std::to_string(len) +
+                                              " is past the largest file size (1 TiB)");
+}
+
 class FsClient {
  public:
   struct MountOptions {

@@ -49,6 +49,7 @@ Result<std::string> FsClient::Read(const Caller& c, uint64_t fh, uint64_t off, u
 Result<size_t> FsClient::Write(const Caller& c, uint64_t fh, uint64_t off, std::string_view data) {
   uint64_t ino = InoOf(fh);
   if (!ino) return Invalid("bad file handle");
+  if (off > kMaxFileSize || data.size() > kMaxFileSize - off) return FileTooBig(off, data.size());
   proto::FileLayoutProto layout;
   {
     std::lock_guard<std::mutex> g(mu_);
@@ -84,6 +85,7 @@ Status FsClient::Fallocate(const Caller& c, uint64_t fh, int mode, uint64_t off,
   if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
     return Status(Code::kNotSupported, "fallocate mode not supported");
   if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE)) return Invalid("punch hole needs keep size");
+  if (!(mode & FALLOC_FL_KEEP_SIZE) && (off > kMaxFileSize || len > kMaxFileSize - off)) return FileTooBig(off, len);
   NACRE_ASSIGN_OR_RETURN(uint64_t size, CurrentSize(c, ino));
   proto::FileLayoutProto layout;
   {
@@ -104,10 +106,21 @@ Status FsClient::Fallocate(const Caller& c, uint64_t fh, int mode, uint64_t off,
         return Status::OK();
       }
     }
-    proto::SetattrProto sa;
-    sa.set_mask(kSetSize);
-    sa.set_size(off + len);
-    return Setattr(Caller{}, ino, sa).status();
+    // Without Fb another client may be growing the file too: FALLOCATE
+    // only ever grows it at the MDS, where a SETATTR to off + len could
+    // shrink it (and cut that client's data) had it grown meanwhile. As
+    // root: the open for writing was the permission check (as ftruncate).
+    proto::MdsRequest req;
+    req.set_op(proto::MDS_OP_FALLOCATE);
+    req.set_ino(ino);
+    req.set_offset(off);
+    req.set_length(len);
+    req.set_flags(static_cast<uint32_t>(mode));
+    NACRE_ASSIGN_OR_RETURN(proto::MdsReply r, Call(Caller{}, std::move(req)));
+    std::lock_guard<std::mutex> g(mu_);
+    InodeState& st = inodes_[ino];
+    st.inode = r.target();
+    return Status::OK();
   }
   // Punching a hole changes the file: mtime like a write.
   std::lock_guard<std::mutex> g(mu_);

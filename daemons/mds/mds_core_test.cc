@@ -79,6 +79,28 @@ TEST_CASE("create O_EXCL, O_TRUNC; open; unlink and rmdir errnos", "[mds][core]"
   CHECK(h.Err(op) == EISDIR);
 }
 
+TEST_CASE("fallocate only grows the size", "[mds][core]") {
+  Harness h;
+  auto f = h.Mk(proto::MDS_OP_CREATE, kRootIno, "f", 0644);
+  auto fa = [&](uint64_t off, uint64_t len) {
+    auto r = h.Req(proto::MDS_OP_FALLOCATE, f.ino());
+    r.set_offset(off);
+    r.set_length(len);
+    return h.Run(r).reply;
+  };
+  auto r = fa(100, 900);
+  CHECK(r.status().code() == 0);
+  CHECK(r.target().size() == 1000);
+  CHECK(h.Get(f.ino()).size() == 1000);
+  // A range inside the file (another client grew it meanwhile) changes nothing.
+  r = fa(0, 10);
+  CHECK(r.status().code() == 0);
+  CHECK(r.target().size() == 1000);
+  CHECK(h.Get(f.ino()).size() == 1000);
+  CHECK(fa(~0ull - 5, 10).status().code() == EFBIG);
+  CHECK(h.Err(h.Req(proto::MDS_OP_FALLOCATE, kRootIno)) == EISDIR);
+}
+
 TEST_CASE("permissions: EACCES, setgid dirs, sticky bit, chmod/chown rules", "[mds][core]") {
   Harness h;
   auto pub = h.Mk(proto::MDS_OP_MKDIR, kRootIno, "pub", 01777);

@@ -5,13 +5,22 @@
 
 namespace nacre::mon {
 
-bool MayReceiveAuth(const std::string& peer_name) {
-  return peer_name.rfind("osd.", 0) == 0 || peer_name.rfind("mds.", 0) == 0;
+bool MayReceiveAuth(const std::string& peer_name, const proto::AuthMapProto& auth) {
+  if (peer_name.rfind("osd.", 0) == 0 || peer_name.rfind("mds.", 0) == 0) return true;
+  // An OSD talks to the monitors as its bootstrap entity (it has no osd.N
+  // key of its own yet), and it needs every key to admit clients whose keys
+  // were made with `auth get-or-create` after its keyring was written.
+  auto it = auth.entities().find(peer_name);
+  if (it == auth.entities().end()) return false;
+  auto cap = it->second.caps().find("mon");
+  return cap != it->second.caps().end() &&
+         (cap->second == "allow profile bootstrap-osd" || cap->second == "allow profile osd" ||
+          cap->second == "allow profile mds");
 }
 
 Status Subscriptions::Subscribe(const msg::ConnectionRef& con, const proto::MonSubscribe& sub_in, const ClusterMaps& maps) {
   proto::MonSubscribe sub = sub_in;
-  if (sub.auth() && !MayReceiveAuth(con->peer_name())) {
+  if (sub.auth() && !MayReceiveAuth(con->peer_name(), maps.auth())) {
     // The rest of the subscription stands; only the keys are withheld.
     NLOG(mon, kDebug) << con->peer_name() << " asked for the auth map, which only OSDs and MDSs get; ignored";
     sub.set_auth(false);

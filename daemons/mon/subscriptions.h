@@ -8,8 +8,10 @@
 // The FSMap goes whole to any authenticated subscriber that asks (MDSs
 // learn their ranks from it, filesystem clients their MDS addresses).
 // The Auth map holds every entity's secret: it goes only to subscribers
-// the messenger authenticated as "osd.*" or "mds.*" (MayReceiveAuth), which
-// need it to check their own clients; anyone else asking is ignored.
+// the messenger authenticated as "osd.*" or "mds.*", or as an entity whose
+// mon cap is an OSD's or MDS's profile (an OSD subscribes as
+// client.bootstrap-osd) (MayReceiveAuth), which need it to check their own
+// clients; anyone else asking is ignored.
 // Per-subscriber state is a few integers; the number of subscribers is
 // bounded (kMaxSubscribers) so a flood of connections cannot grow it without
 // limit.
@@ -26,7 +28,7 @@ namespace nacre::mon {
 inline constexpr size_t kMaxSubscribers = 8192;
 
 // True for peers entitled to the Auth map: OSD and MDS daemons.
-bool MayReceiveAuth(const std::string& peer_name);
+bool MayReceiveAuth(const std::string& peer_name, const proto::AuthMapProto& auth);
 
 class Subscriptions {
  public:

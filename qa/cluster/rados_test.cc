@@ -318,6 +318,28 @@ TEST_CASE("librados: a single-monitor cluster commits and serves objects", "[qa]
   auto r = c.Command("osd pool set", {{"pool", "solo"}, {"var", "min_size"}, {"val", "1"}});
   REQUIRE(r.ok());
   CHECK(r->status().code() == 0);
+
+  // A key made after the OSDs started is good at the OSDs too: they learn
+  // it from the monitors' Auth map, not only from their keyring file.
+  auto created = c.JsonCommand("auth get-or-create",
+                               {{"entity", "client.app"}, {"caps", R"(["mon","allow r","osd","allow rw"])"}});
+  REQUIRE(created.is_array());
+  std::string keyring = c.dir() + "/app.keyring";
+  std::ofstream(keyring) << "[client.app]\n\tkey = " << created[0]["key"].get<std::string>() << "\n";
+  Config cfg("client.app");
+  REQUIRE(cfg.ApplyFile(c.conf()).ok());
+  REQUIRE(cfg.Set("keyring", keyring).ok());
+  REQUIRE(cfg.Set("rados_osd_op_timeout", "60").ok());
+  rados::Rados app;
+  REQUIRE(app.Connect(cfg, 30).ok());
+  auto app_io = app.CreateIoCtx("solo");
+  REQUIRE(app_io.ok());
+  Status put = app_io->WriteFull("by-app", Bytes(Content("by-app", 5000)));
+  INFO(put.ToString());
+  REQUIRE(put.ok());
+  auto back = io->Read("by-app");
+  REQUIRE(back.ok());
+  CHECK(Diff(back->view(), Content("by-app", 5000)) == "");
 }
 
 TEST_CASE("librados: 10000 objects survive two OSDs joining", "[qa][rados][slow]") {
